@@ -1,0 +1,146 @@
+"""Row-level validation against a table contract, with quarantine.
+
+``validate`` coerces each column to its contract type and checks nullability, ranges
+and allowed values. A row that breaks any rule goes to the quarantine frame with every
+reason it failed; the rest is accepted. ``len(accepted) + len(quarantine)`` always
+equals the number of input rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from risk_assets.ingestion.schemas import Column, TableSchema, dtype_for
+
+QUARANTINE_COLUMNS = ("source_row", "quarantine_reason")
+
+
+@dataclass
+class ValidationResult:
+    """Accepted and quarantined rows of one input.
+
+    Attributes:
+        accepted: Rows that meet the contract, typed as the contract says.
+        quarantine: Rejected rows with their original values as text, the input row
+            number (``source_row``) and every reason (``quarantine_reason``).
+        input_rows: Number of rows in the input.
+    """
+
+    accepted: pd.DataFrame
+    quarantine: pd.DataFrame
+    input_rows: int
+
+    @property
+    def reconciles(self) -> bool:
+        """Whether accepted plus quarantined rows equal the input rows."""
+        return len(self.accepted) + len(self.quarantine) == self.input_rows
+
+    def reason_counts(self) -> dict[str, int]:
+        """Count quarantined rows per individual reason."""
+        if self.quarantine.empty:
+            return {}
+        reasons = self.quarantine["quarantine_reason"].str.split("; ").explode()
+        return {str(key): int(value) for key, value in reasons.value_counts().items()}
+
+
+def _coerce(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Convert ``raw`` to the column's type; return the values and a bad-value mask."""
+    missing = raw.isna() | (raw.astype("string").str.strip() == "")
+    if column.kind in ("int", "float"):
+        values = pd.to_numeric(raw.where(~missing), errors="coerce")
+        bad = values.isna() & ~missing
+        if column.kind == "int":
+            fractional = values.notna() & (np.floor(values) != values)
+            bad |= fractional
+            values = values.where(~fractional).astype("Float64").astype("Int64")
+        else:
+            values = values.astype("float64")
+    elif column.kind == "datetime":
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            values = pd.to_datetime(raw)
+            if getattr(values.dt, "tz", None) is not None:
+                values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        else:
+            values = pd.to_datetime(raw.where(~missing), errors="coerce", utc=True)
+            values = values.dt.tz_localize(None)
+        values = values.astype("datetime64[ns]")
+        bad = values.isna() & ~missing
+    elif column.kind == "bool":
+        text = raw.astype("string").str.strip().str.lower()
+        mapping = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        values = text.map(mapping).astype("boolean")
+        bad = values.isna() & ~missing
+    else:
+        values = raw.where(~missing).astype("string").str.strip()
+        bad = pd.Series(False, index=raw.index)
+    return values, bad.fillna(False).astype(bool)
+
+
+def validate(frame: pd.DataFrame, schema: TableSchema) -> ValidationResult:
+    """Check ``frame`` against ``schema`` row by row.
+
+    Args:
+        frame: Input with (at least) the contract's required columns, any types.
+        schema: The table contract.
+
+    Returns:
+        Accepted rows typed by the contract and quarantined rows with reasons.
+
+    Raises:
+        ValueError: A required column is missing (a file-level problem, not a row one).
+    """
+    missing_columns = [
+        column.name for column in schema.columns if column.required and column.name not in frame
+    ]
+    if missing_columns:
+        raise ValueError(
+            f"table {schema.name} is missing required column(s) {missing_columns}; "
+            f"found columns {list(frame.columns)}. Map them with a column mapping."
+        )
+    frame = frame.reset_index(drop=True)
+    reasons = pd.Series("", index=frame.index, dtype=object)
+
+    def add_reason(mask: pd.Series, text: str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        reasons[mask] = reasons[mask].map(lambda old: f"{old}; {text}" if old else text)
+
+    typed = {}
+    for column in schema.columns:
+        if column.name not in frame:
+            typed[column.name] = pd.Series(pd.NA, index=frame.index).astype(dtype_for(column.kind))
+            continue
+        raw = frame[column.name]
+        values, bad = _coerce(column, raw)
+        add_reason(bad, f"{column.name}: not a valid {column.kind}")
+        if not column.nullable:
+            add_reason(values.isna() & ~bad, f"{column.name}: missing")
+        if column.min_value is not None:
+            low = pd.Timestamp(column.min_value) if column.kind == "datetime" else column.min_value
+            add_reason(values < low, f"{column.name}: below minimum {column.min_value}")
+        if column.max_value is not None:
+            high = pd.Timestamp(column.max_value) if column.kind == "datetime" else column.max_value
+            add_reason(values > high, f"{column.name}: above maximum {column.max_value}")
+        if column.allowed is not None:
+            outside = values.notna() & ~values.isin(list(column.allowed))
+            add_reason(outside, f"{column.name}: not one of {list(column.allowed)}")
+        typed[column.name] = values
+
+    accepted = pd.DataFrame(typed)
+    if schema.primary_key:
+        duplicated = accepted.duplicated(list(schema.primary_key), keep="first")
+        add_reason(duplicated & (reasons == ""), f"duplicate key {list(schema.primary_key)}")
+
+    rejected = reasons != ""
+    extra = [name for name in frame.columns if name not in typed]
+    accepted = pd.concat([accepted, frame[extra]], axis=1)[~rejected].reset_index(drop=True)
+    quarantine = frame[rejected].astype("string")
+    quarantine.insert(0, "quarantine_reason", reasons[rejected].astype("string"))
+    quarantine.insert(0, "source_row", frame.index[rejected].astype("int64"))
+    return ValidationResult(
+        accepted=accepted,
+        quarantine=quarantine.reset_index(drop=True),
+        input_rows=len(frame),
+    )

@@ -1,0 +1,155 @@
+"""MLflow tracking and model registration for training assets.
+
+Runs are tracked through dagster-mlflow's ``mlflow_tracking`` resource (resource key
+``mlflow``): it opens one MLflow run per Dagster run, tagged with the Dagster run id.
+Each training asset logs a nested run of its own with ``log_training_run`` and
+registers a new model version, tagged with the Dagster run id and the data version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import dagster as dg
+import mlflow
+from dagster_mlflow import mlflow_tracking
+from mlflow.tracking import MlflowClient
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+def build_mlflow_resource(tracking_uri: str, experiment_name: str) -> dg.ResourceDefinition:
+    """Configure dagster-mlflow's tracking resource for one tracking server.
+
+    Args:
+        tracking_uri: MLflow tracking URI (``sqlite:///...`` locally, a server in AWS).
+        experiment_name: Experiment that every training run goes to.
+    """
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    return mlflow_tracking.configured(
+        {
+            "experiment_name": experiment_name,
+            "mlflow_tracking_uri": tracking_uri,
+            "env": {"MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri},
+        }
+    )
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model version registered by a training asset.
+
+    Attributes:
+        name: Registered model name.
+        version: Version number as a string, as MLflow returns it.
+        run_id: MLflow run that logged the model.
+        model_uri: ``models:/NAME/VERSION``.
+        aliases: Aliases set on this version when it was registered.
+    """
+
+    name: str
+    version: str
+    run_id: str
+    model_uri: str
+    aliases: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the fields as a JSON-serializable dict."""
+        return {**asdict(self), "aliases": list(self.aliases)}
+
+
+def log_training_run(
+    context: dg.AssetExecutionContext,
+    *,
+    model_name: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    log_model: Callable[[], Any],
+    data_version: str,
+    tags: Mapping[str, str] | None = None,
+    artifacts: Mapping[str, str] | None = None,
+) -> RegisteredModel:
+    """Log one training run as a nested MLflow run and register a model version.
+
+    The new version gets the alias ``challenger``. When the registered model has no
+    ``champion`` yet, the first version also becomes champion, with the reason
+    recorded as a version tag, because there is nothing to compare it against.
+
+    Args:
+        context: The running asset's context; it must have the ``mlflow`` resource.
+        model_name: Registered model name, such as ``fraud_xgboost``.
+        params: Training parameters.
+        metrics: Evaluation metrics (non-finite values are skipped with a warning).
+        log_model: Called inside the run; logs the model with ``name="model"`` using an
+            MLflow flavor and returns the ``ModelInfo``.
+        data_version: Identifier of the training data (a content hash or window).
+        tags: Extra tags for the run and the model version.
+        artifacts: Local files to attach to the run, by artifact folder.
+
+    Returns:
+        The registered version.
+    """
+    tracker = context.resources.mlflow
+    run_tags = {
+        "dagster_run_id": context.run_id,
+        "dagster_asset": context.asset_key.to_user_string(),
+        "data_version": data_version,
+        **(tags or {}),
+    }
+    with tracker.start_run(run_name=model_name, nested=True, tags=run_tags) as run:
+        mlflow.log_params({key: _param_text(value) for key, value in params.items()})
+        finite = {}
+        for key, value in metrics.items():
+            if value is None or value != value or value in (float("inf"), float("-inf")):
+                context.log.warning(f"metric {key}={value} is not finite; not logged to MLflow")
+                continue
+            finite[key] = float(value)
+        mlflow.log_metrics(finite)
+        for folder, path in (artifacts or {}).items():
+            mlflow.log_artifact(path, artifact_path=folder)
+        model_info = log_model()
+        run_id = run.info.run_id
+
+    client = MlflowClient()
+    version = mlflow.register_model(model_info.model_uri, model_name, tags=run_tags)
+    aliases = [CHALLENGER]
+    client.set_registered_model_alias(model_name, CHALLENGER, version.version)
+    if current_alias_version(client, model_name, CHAMPION) is None:
+        client.set_registered_model_alias(model_name, CHAMPION, version.version)
+        client.set_model_version_tag(
+            model_name, version.version, "promotion_reason", "first version: no champion yet"
+        )
+        aliases.append(CHAMPION)
+        context.log.info(f"{model_name} v{version.version} is the first version: now champion")
+    context.log.info(
+        f"registered {model_name} v{version.version} (run {run_id}) as {', '.join(aliases)}"
+    )
+    return RegisteredModel(
+        name=model_name,
+        version=str(version.version),
+        run_id=run_id,
+        model_uri=f"models:/{model_name}/{version.version}",
+        aliases=tuple(aliases),
+    )
+
+
+def current_alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:
+    """Return the version that ``alias`` points to, or None when it is not set."""
+    try:
+        return str(client.get_model_version_by_alias(model_name, alias).version)
+    except mlflow.exceptions.MlflowException as error:
+        if error.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def _param_text(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 500 else text[:497] + "..."
