@@ -1,0 +1,1 @@
+"""Root-cause analysis: service dependency graph, cause ranking, log templates and reports."""
