@@ -40,8 +40,8 @@ class UnknownFieldError(ValueError):
         self.field = field
         self.line = line
         where = f" (line {line})" if line is not None else ""
-        shown = ", ".join(sorted(available))
+        columns = ", ".join(sorted(available))
         super().__init__(
             f"Rule {rule_name!r}{where} uses unknown field {field!r}. "
-            f"Use one of the available columns: {shown}."
+            f"Use one of the available columns: {columns}."
         )
