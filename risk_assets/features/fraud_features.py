@@ -1,0 +1,168 @@
+"""Point-in-time feature table for card transactions.
+
+Every feature of a transaction uses only what was known before it: earlier
+transactions, and labels of transactions at least ``label_delay_days`` old (fraud is
+confirmed by investigations and chargebacks days after it happens). The same function
+serves batch training, batch scoring and the real-time API.
+
+Change ``WINDOWS`` to change every window at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from risk_assets.features.windows import KeyedTimeIndex, first_occurrence
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class FeatureWindows:
+    """Window lengths, in days, of every windowed feature.
+
+    Attributes:
+        customer_days: Windows of the customer's spending count and mean amount.
+        terminal_days: Windows of the terminal's transaction count and fraud rate.
+        device_days: Windows of the device's fraud history.
+        label_delay_days: Days after a transaction before its label is known.
+        sequence_length: Number of previous transactions in the sequence summary.
+    """
+
+    customer_days: tuple[int, ...] = (1, 7, 30)
+    terminal_days: tuple[int, ...] = (1, 7, 30)
+    device_days: tuple[int, ...] = (30,)
+    label_delay_days: int = 7
+    sequence_length: int = 5
+
+
+WINDOWS = FeatureWindows()
+
+ID_COLUMNS = [
+    "transaction_id",
+    "timestamp",
+    "customer_id",
+    "terminal_id",
+    "device_id",
+    "amount",
+    "is_fraud",
+    "fraud_scenario",
+]
+
+
+def feature_columns(windows: FeatureWindows = WINDOWS) -> list[str]:
+    """Names of the model features, in a fixed order."""
+    names = ["amount", "hour", "is_weekend", "is_night"]
+    for days in windows.customer_days:
+        names += [f"customer_tx_count_{days}d", f"customer_avg_amount_{days}d"]
+    longest = max(windows.customer_days)
+    names += [
+        f"amount_ratio_{longest}d",
+        f"amount_zscore_{longest}d",
+        "seconds_since_previous_tx",
+        f"customer_new_terminals_{longest}d",
+        "is_new_terminal_for_customer",
+        "is_new_device_for_customer",
+        f"last_{windows.sequence_length}_avg_amount",
+        f"last_{windows.sequence_length}_max_amount",
+    ]
+    for days in windows.terminal_days:
+        names += [f"terminal_tx_count_{days}d", f"terminal_fraud_rate_{days}d"]
+    names += ["device_customer_count"]
+    for days in windows.device_days:
+        names += [f"device_fraud_count_{days}d", f"device_fraud_rate_{days}d"]
+    return names
+
+
+FEATURE_COLUMNS = feature_columns()
+
+
+def build_transaction_features(
+    transactions: pd.DataFrame, windows: FeatureWindows = WINDOWS
+) -> pd.DataFrame:
+    """Compute the point-in-time feature table.
+
+    Args:
+        transactions: Canonical transactions (any order). ``is_fraud`` may be missing
+            for unlabeled rows; they count as genuine in fraud rates.
+        windows: Window lengths.
+
+    Returns:
+        One row per transaction, in the input order: the id columns of ``ID_COLUMNS``
+        followed by ``feature_columns(windows)``.
+    """
+    tx = transactions.reset_index(drop=True)
+    seconds = tx["timestamp"].to_numpy("datetime64[s]").astype(np.int64)
+    amount = tx["amount"].to_numpy(float)
+    label = pd.to_numeric(tx.get("is_fraud"), errors="coerce")
+    label = label.fillna(0).to_numpy(float) if label is not None else np.zeros(len(tx))
+    device = tx["device_id"] if "device_id" in tx else pd.Series(pd.NA, index=tx.index)
+    device = device.astype("string").fillna("unknown")
+
+    out = {column: tx[column] if column in tx else pd.NA for column in ID_COLUMNS}
+    out = pd.DataFrame(out)
+    hour = tx["timestamp"].dt.hour
+    out["hour"] = hour.astype(float)
+    out["is_weekend"] = (tx["timestamp"].dt.dayofweek >= 5).astype(float)
+    out["is_night"] = (hour < 6).astype(float)
+
+    customer = KeyedTimeIndex.build(tx["customer_id"], seconds)
+    for days in windows.customer_days:
+        count, total = customer.window_sum(amount, days * DAY)
+        out[f"customer_tx_count_{days}d"] = count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"customer_avg_amount_{days}d"] = np.where(count > 0, total / count, 0.0)
+
+    longest = max(windows.customer_days)
+    count, total = customer.window_sum(amount, longest * DAY)
+    _, squares = customer.window_sum(amount**2, longest * DAY)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+        out[f"amount_ratio_{longest}d"] = np.where(count > 0, amount / np.maximum(mean, 1.0), 1.0)
+        out[f"amount_zscore_{longest}d"] = np.where(
+            count > 1, (amount - mean) / np.maximum(std, 1.0), 0.0
+        )
+    gap = customer.previous_time_gap()
+    out["seconds_since_previous_tx"] = np.where(np.isnan(gap), 90 * DAY, gap)
+
+    pair_terminal = tx["customer_id"].astype(str) + "|" + tx["terminal_id"].astype(str)
+    new_terminal = first_occurrence(pair_terminal, seconds)
+    _, new_terminals = customer.window_sum(new_terminal, longest * DAY)
+    out[f"customer_new_terminals_{longest}d"] = new_terminals
+    out["is_new_terminal_for_customer"] = new_terminal
+    pair_device = tx["customer_id"].astype(str) + "|" + device.astype(str)
+    new_device_for_customer = first_occurrence(pair_device, seconds)
+    out["is_new_device_for_customer"] = new_device_for_customer
+
+    n = windows.sequence_length
+    last_mean, last_max = customer.last_n_stats(amount, n)
+    out[f"last_{n}_avg_amount"] = np.nan_to_num(last_mean, nan=0.0)
+    out[f"last_{n}_max_amount"] = np.nan_to_num(last_max, nan=0.0)
+
+    delay = windows.label_delay_days * DAY
+    terminal = KeyedTimeIndex.build(tx["terminal_id"], seconds)
+    for days in windows.terminal_days:
+        count, frauds = terminal.window_sum(label, days * DAY, lag_seconds=delay)
+        out[f"terminal_tx_count_{days}d"] = count
+        out[f"terminal_fraud_rate_{days}d"] = np.where(count > 0, frauds / np.maximum(count, 1), 0)
+
+    device_index = KeyedTimeIndex.build(device, seconds)
+    _, customers_seen = device_index.window_sum(new_device_for_customer, None)
+    out["device_customer_count"] = customers_seen
+    for days in windows.device_days:
+        count, frauds = device_index.window_sum(label, days * DAY, lag_seconds=delay)
+        out[f"device_fraud_count_{days}d"] = frauds
+        out[f"device_fraud_rate_{days}d"] = np.where(count > 0, frauds / np.maximum(count, 1), 0)
+    unknown_device = (device == "unknown").to_numpy()
+    for column in [
+        "device_customer_count",
+        *[f"device_fraud_count_{d}d" for d in windows.device_days],
+        *[f"device_fraud_rate_{d}d" for d in windows.device_days],
+    ]:
+        out.loc[unknown_device, column] = 0.0
+    features = [name for name in feature_columns(windows) if name not in ID_COLUMNS]
+    return out[ID_COLUMNS + features]
