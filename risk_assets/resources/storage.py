@@ -6,8 +6,6 @@ writes under a folder; ``S3StorageResource`` writes objects through dagster-aws'
 whichever storage the active profile configures.
 """
 
-from __future__ import annotations
-
 import io
 import json
 from pathlib import Path
@@ -85,7 +83,7 @@ class LocalStorageResource(StorageResource):
 class S3StorageResource(StorageResource):
     """Objects in an S3 bucket (the ``aws`` profile) through dagster-aws's S3Resource."""
 
-    s3: dg.ResourceDependency[S3Resource]
+    s3: S3Resource
     bucket: str
     prefix: str = "risk_assets"
     _client: Any = PrivateAttr(default=None)
@@ -129,7 +127,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     assets. Loading several partitions concatenates their frames.
     """
 
-    storage: dg.ResourceDependency[StorageResource]
+    storage: StorageResource
 
     def _key(self, asset_key: dg.AssetKey, partition: str | None, suffix: str) -> str:
         base = "/".join(asset_key.path)

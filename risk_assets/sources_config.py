@@ -1,0 +1,47 @@
+"""Data-source settings from the environment, for the code location and the CLI.
+
+``RISK_SOURCE_<TABLE>`` names a file, folder or ``s3://`` URI for a table and
+``RISK_MAPPING_<TABLE>`` its column mapping; tables without a source come from the
+simulator, sized by ``RISK_SIM_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+
+from risk_assets.ingestion.sources import FILE_TABLES, RawDataResource
+
+SIMULATOR_VARIABLES = {
+    "seed": "RISK_SIM_SEED",
+    "n_customers": "RISK_SIM_CUSTOMERS",
+    "n_terminals": "RISK_SIM_TERMINALS",
+    "n_days": "RISK_SIM_DAYS",
+    "start_date": "RISK_SIM_START_DATE",
+    "drift_day": "RISK_SIM_DRIFT_DAY",
+}
+
+
+def raw_data_from_environment(environ: dict[str, str] | None = None) -> RawDataResource:
+    """Build the raw-data resource from ``RISK_SOURCE_*`` and ``RISK_SIM_*`` variables."""
+    env = os.environ if environ is None else environ
+    sources, mappings = {}, {}
+    for table in (*FILE_TABLES, "incidents"):
+        source = env.get(f"RISK_SOURCE_{table.upper()}")
+        if source:
+            sources[table] = source
+        mapping = env.get(f"RISK_MAPPING_{table.upper()}")
+        if mapping:
+            mappings[table] = mapping
+    simulator = {}
+    for field, variable in SIMULATOR_VARIABLES.items():
+        value = env.get(variable)
+        if value is None or value == "":
+            continue
+        if field == "start_date":
+            simulator[field] = value
+            continue
+        try:
+            simulator[field] = int(value)
+        except ValueError:
+            raise ValueError(f"{variable}={value!r} is not an integer; set a whole number")
+    return RawDataResource(sources=sources, mappings=mappings, **simulator)
