@@ -43,5 +43,7 @@ def raw_data_from_environment(environ: dict[str, str] | None = None) -> RawDataR
         try:
             simulator[field] = int(value)
         except ValueError:
-            raise ValueError(f"{variable}={value!r} is not an integer; set a whole number")
+            raise ValueError(
+                f"{variable}={value!r} is not an integer; set a whole number"
+            ) from None
     return RawDataResource(sources=sources, mappings=mappings, **simulator)
