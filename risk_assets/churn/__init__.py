@@ -1,0 +1,1 @@
+"""Churn survival models, lifetime value, explanations, retention segments and export."""
