@@ -1,4 +1,4 @@
-"""Rule conditions: a small expression tree evaluated column-wise on a DataFrame.
+"""Rule conditions: a small expression tree evaluated column-wise on the transactions.
 
 A condition is built from parsed YAML, never from a string passed to ``eval``. Leaves
 compare one column with a literal (``Comparison``), test membership in a literal list
@@ -17,9 +17,12 @@ import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    from risk_assets.fraud.rules.fields import FieldValues
 
 
 class Operator(StrEnum):
@@ -61,42 +64,6 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _numeric_values(column: pd.Series, field: str) -> np.ndarray:
-    """Convert a column to float64, with NaN for missing values.
-
-    Raises:
-        ValueError: If a present value is not a number, for example text in a
-            column that a rule compares with a number.
-    """
-    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-        return column.astype("float64").to_numpy()
-
-    converted = pd.to_numeric(column, errors="coerce")
-    invalid = converted.isna() & column.notna()
-    if invalid.any():
-        example = column[invalid].iloc[0]
-        raise ValueError(
-            f"Field {field!r} contains the non-numeric value {example!r}, but a rule "
-            "compares it with a number. Fix the column type or compare with a string."
-        )
-    return converted.astype("float64").to_numpy()
-
-
-def _text_values(column: pd.Series, field: str) -> np.ndarray:
-    """Return the column as an object array for comparison with string literals.
-
-    Raises:
-        ValueError: If the column is numeric, because comparing numbers with a
-            string is always False and is almost certainly a mistake in the rule.
-    """
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        raise ValueError(
-            f"Field {field!r} is numeric ({column.dtype}), but a rule compares it with "
-            "a string. Write the value without quotes in the rule file."
-        )
-    return column.astype(object).to_numpy()
-
-
 @dataclass(frozen=True)
 class Comparison:
     """Leaf condition ``field <op> value`` with op one of ==, !=, <, <=, >, >=."""
@@ -106,19 +73,17 @@ class Comparison:
     value: Literal
     line: int | None = None
 
-    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+    def evaluate(self, fields: FieldValues) -> np.ndarray:
         """Evaluate the comparison on every row and return a boolean array."""
-        column = frame[self.field]
-        present = column.notna().to_numpy()
-
+        present = ~fields.missing(self.field)
         if isinstance(self.value, str):
-            values = _text_values(column, self.field)
+            values = fields.text(self.field)
             target: object = self.value
         else:
-            values = _numeric_values(column, self.field)
+            values = fields.numeric(self.field)
             target = float(self.value)
 
-        result = np.zeros(len(frame), dtype=bool)
+        result = np.zeros(len(fields), dtype=bool)
         compare = _COMPARE[self.op]
         result[present] = np.asarray(compare(values[present], target), dtype=bool)
         return result
@@ -137,17 +102,16 @@ class Membership:
     negated: bool = False
     line: int | None = None
 
-    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+    def evaluate(self, fields: FieldValues) -> np.ndarray:
         """Evaluate the membership test on every row and return a boolean array."""
-        column = frame[self.field]
-        present = column.notna().to_numpy()
-
+        present = ~fields.missing(self.field)
         if all(isinstance(value, str) for value in self.values):
-            values = pd.Series(_text_values(column, self.field))
-            found = values.isin(self.values).to_numpy()
+            targets = set(self.values)
+            values = fields.text(self.field)
+            found = np.fromiter((value in targets for value in values), bool, len(values))
         else:
-            values = pd.Series(_numeric_values(column, self.field))
-            found = values.isin([float(value) for value in self.values]).to_numpy()
+            targets = np.array([float(value) for value in self.values])
+            found = np.isin(fields.numeric(self.field), targets)
 
         if self.negated:
             found = ~found
@@ -166,10 +130,10 @@ class NullCheck:
     negated: bool = False
     line: int | None = None
 
-    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+    def evaluate(self, fields: FieldValues) -> np.ndarray:
         """Evaluate the null check on every row and return a boolean array."""
-        missing = frame[self.field].isna().to_numpy()
-        return ~missing if self.negated else missing
+        missing = fields.missing(self.field)
+        return ~missing if self.negated else missing.copy()
 
     def field_lines(self) -> Iterator[tuple[str, int | None]]:
         """Yield the field name and line of this leaf."""
@@ -183,11 +147,11 @@ class AllOf:
     conditions: tuple[Condition, ...]
     line: int | None = None
 
-    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+    def evaluate(self, fields: FieldValues) -> np.ndarray:
         """Evaluate the children and combine them with logical AND."""
-        result = np.ones(len(frame), dtype=bool)
+        result = np.ones(len(fields), dtype=bool)
         for condition in self.conditions:
-            result &= condition.evaluate(frame)
+            result &= condition.evaluate(fields)
         return result
 
     def field_lines(self) -> Iterator[tuple[str, int | None]]:
@@ -203,11 +167,11 @@ class AnyOf:
     conditions: tuple[Condition, ...]
     line: int | None = None
 
-    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+    def evaluate(self, fields: FieldValues) -> np.ndarray:
         """Evaluate the children and combine them with logical OR."""
-        result = np.zeros(len(frame), dtype=bool)
+        result = np.zeros(len(fields), dtype=bool)
         for condition in self.conditions:
-            result |= condition.evaluate(frame)
+            result |= condition.evaluate(fields)
         return result
 
     def field_lines(self) -> Iterator[tuple[str, int | None]]:
@@ -223,9 +187,9 @@ class Not:
     condition: Condition
     line: int | None = None
 
-    def evaluate(self, frame: pd.DataFrame) -> np.ndarray:
+    def evaluate(self, fields: FieldValues) -> np.ndarray:
         """Evaluate the child and invert the result."""
-        return ~self.condition.evaluate(frame)
+        return ~self.condition.evaluate(fields)
 
     def field_lines(self) -> Iterator[tuple[str, int | None]]:
         """Yield the field name and line of every leaf below this node."""

@@ -184,15 +184,16 @@ def decide(
         for row in np.flatnonzero(mask & ~decided_by_hard):
             reason_codes[row].append(rule.reason_code)
 
-    result = pd.DataFrame(index=frame.index)
+    columns: dict[str, object] = {}
     if ID_COLUMN in frame.columns:
-        result[ID_COLUMN] = frame[ID_COLUMN]
-    result[score_column] = scores
+        columns[ID_COLUMN] = frame[ID_COLUMN].array
+    columns[score_column] = scores
     action_names = np.array([action.value for action in ACTIONS_BY_SEVERITY], dtype=object)
-    result["decision"] = action_names[severity] if count else pd.Series(dtype=object)
-    result["decision_layer"] = layer
-    result["reason_codes"] = [list(dict.fromkeys(codes)) for codes in reason_codes]
-    result["matched_rules"] = matched_rules
+    columns["decision"] = action_names[severity]
+    columns["decision_layer"] = layer.astype(object)
+    columns["reason_codes"] = [list(dict.fromkeys(codes)) for codes in reason_codes]
+    columns["matched_rules"] = matched_rules
+    result = pd.DataFrame(columns, index=frame.index)
     return result
 
 

@@ -31,6 +31,9 @@ def make_scored_transactions(count: int, seed: int) -> pd.DataFrame:
             "customer_tx_count_1d": rng.integers(0, 15, count).astype("float64"),
             "terminal_tx_count_7d": rng.integers(0, 6, count).astype("float64"),
             "terminal_fraud_rate_7d": rng.choice([0.0, 0.05, 0.1, 0.3, 0.5, 0.8], count),
+            "amount_ratio_30d": rng.choice([0.5, 1.0, 3.99, 4.0, 9.0], count),
+            "customer_tx_count_30d": rng.integers(0, 10, count).astype("float64"),
+            "device_fraud_count_30d": rng.choice([0.0, 0.0, 0.0, 1.0, 2.0], count),
             "is_fraud": pd.array(rng.choice([0, 1, None], count), dtype="Int64"),
         }
     )
@@ -80,6 +83,9 @@ def test_single_accepts_plain_python_values():
         "customer_tx_count_1d": None,
         "terminal_tx_count_7d": 2,
         "terminal_fraud_rate_7d": 0.0,
+        "amount_ratio_30d": 1.2,
+        "customer_tx_count_30d": 20,
+        "device_fraud_count_30d": 0,
     }
 
     decision = decide_one(record, rules, thresholds)

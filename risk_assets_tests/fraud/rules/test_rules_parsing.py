@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from risk_assets.features.fraud_features import FEATURE_COLUMNS, ID_COLUMNS
 from risk_assets.fraud.rules import (
     Action,
     Layer,
@@ -64,6 +65,14 @@ def test_default_rules_file_parses():
     for rule in ruleset.rules:
         assert rule.reason_code
         assert rule.line is not None
+
+
+def test_default_rules_use_feature_columns():
+    scored_columns = [*ID_COLUMNS, *FEATURE_COLUMNS, "fraud_score"]
+
+    ruleset = load_rules(default_rules_path(), known_fields=scored_columns)
+
+    assert ruleset.fields() <= set(scored_columns)
 
 
 def test_good_file_builds_expression_tree():
