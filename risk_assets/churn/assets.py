@@ -96,6 +96,25 @@ def _log_model_to_mlflow(payload: dict[str, Any], folder: Path):
     )
 
 
+def _log_candidates(
+    context: dg.AssetExecutionContext, result: TrainingResult, version: str
+) -> None:
+    """Log every candidate family as its own nested MLflow run, selected or not."""
+    tracker = context.resources.mlflow
+    for family, model in result.candidates.items():
+        tags = {
+            "dagster_run_id": context.run_id,
+            "data_version": version,
+            "model_family": family,
+            "selected": str(family == result.model.family).lower(),
+        }
+        with tracker.start_run(run_name=f"churn_candidate_{family}", nested=True, tags=tags):
+            mlflow.log_params({"family": family, **model.fit_info_params()})
+            mlflow.log_metric("validation_c_index", result.validation_concordance[family])
+            mlflow.log_dict(model.to_dict(), "candidate_model.json")
+    context.log.info(f"logged {len(result.candidates)} candidate runs to MLflow")
+
+
 @dg.asset(
     group_name=GROUP,
     kinds={"lifelines", "mlflow"},
@@ -109,15 +128,18 @@ def churn_model(
 ) -> dict[str, Any]:
     result = train_churn_models(customer_360, config.to_settings())
     payload = result.to_dict()
+    version = data_version(customer_360)
     ph_report = result.proportional_hazards
-    if not ph_report.get("holds", True):
+    if not ph_report["holds"]:
         context.log.warning(
             f"Cox proportional-hazards assumption violated at alpha={ph_report['alpha']} for "
             f"{ph_report['violations']}; selected family is {result.model.family}"
         )
+    _log_candidates(context, result, version)
+
     metrics = {f"validation_c_index_{k}": v for k, v in result.validation_concordance.items()}
-    metrics["ph_min_p_value"] = ph_report.get("min_p_value", float("nan"))
-    metrics["ph_violations"] = float(len(ph_report.get("violations", [])))
+    metrics["ph_min_p_value"] = ph_report["min_p_value"]
+    metrics["ph_violations"] = float(len(ph_report["violations"]))
     params = {
         **payload["settings"],
         "selected_family": result.model.family,
@@ -132,20 +154,19 @@ def churn_model(
             params=params,
             metrics=metrics,
             log_model=lambda: _log_model_to_mlflow(payload, Path(folder)),
-            data_version=data_version(customer_360),
+            data_version=version,
             tags={"model_family": result.model.family},
             artifacts={"diagnostics": str(ph_path)},
         )
     payload["registered_model"] = registered.as_dict()
+
     context.add_output_metadata(
         {
             "selected_family": result.model.family,
             "validation_c_index": dg.MetadataValue.json(result.validation_concordance),
-            "proportional_hazards_holds": bool(ph_report.get("holds", True)),
-            "proportional_hazards_violations": dg.MetadataValue.json(
-                ph_report.get("violations", [])
-            ),
-            "proportional_hazards_min_p": ph_report.get("min_p_value", float("nan")),
+            "proportional_hazards_holds": bool(ph_report["holds"]),
+            "proportional_hazards_violations": dg.MetadataValue.json(ph_report["violations"]),
+            "proportional_hazards_min_p": ph_report["min_p_value"],
             "features": len(result.encoder.columns),
             "registered_version": registered.version,
             "model_uri": registered.model_uri,

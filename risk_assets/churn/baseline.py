@@ -1,6 +1,6 @@
 """Baseline: a plain XGBoost classifier of the churn flag, for comparison.
 
-The classifier sees the same encoded features and the same split as the survival
+The classifier uses the same encoded features and the same split as the survival
 models, and predicts whether a customer churned at all during the observation. It
 ignores how long each customer was observed, which is what the survival models add.
 """
@@ -62,7 +62,7 @@ def fit_baseline_classifier(
     Early stopping watches the validation AUC.
 
     Raises:
-        ValueError: A set holds a single class, so AUC is undefined.
+        ValueError: The train or test set contains a single class, so AUC is undefined.
     """
     for name, events in (("train", train_events), ("test", test_events)):
         if len(np.unique(np.asarray(events))) < 2:

@@ -36,11 +36,11 @@ DURATION_COLUMN = "tenure_months"
 EVENT_COLUMN = "churned"
 ID_COLUMN = "customer_id"
 
-# Columns that identify a customer or a device but say nothing about churn risk.
+# Columns that identify a customer or a device and carry no churn signal.
 IDENTIFIER_COLUMNS = ("customer_id", "signup_date", "home_terminal_id", "device_id")
 
 # Columns that encode the duration itself. Telco's TotalCharges is about tenure times
-# MonthlyCharges, so a model that sees it reads the answer off the input.
+# MonthlyCharges, so a model that uses it reads the answer off the input.
 DURATION_PROXY_COLUMNS = ("total_charges",)
 
 DAYS_PER_MONTH = 30.4375

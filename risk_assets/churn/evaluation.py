@@ -101,7 +101,7 @@ def evaluate_churn_model(
         The evaluation report.
 
     Raises:
-        ValueError: The table holds customers the model never saw in its split.
+        ValueError: The table contains customers that are not in the model's split.
     """
     value_settings = value_settings or ValueSettings()
     value_settings.validate()

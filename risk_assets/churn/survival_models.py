@@ -142,6 +142,14 @@ class SurvivalModel:
             return np.exp(-np.exp(log_ratio))
         return 1.0 / (1.0 + np.exp(log_ratio))
 
+    def fit_info_params(self) -> dict[str, Any]:
+        """Return the scalar fit facts (penalizer, rows, events, log-likelihood)."""
+        return {
+            key: value
+            for key, value in self.fit_info.items()
+            if isinstance(value, int | float | str | bool)
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as a JSON-serializable dict."""
         return {
