@@ -3,9 +3,9 @@
 Protocol: the file is read with the project's loader and the ``ibm_telco`` mapping;
 duration = tenure in months, event = Churn == Yes. TotalCharges is left out of the
 features because it is about tenure times MonthlyCharges. Customers are split 75 % /
-25 % (stratified on churn); 20 % of the 75 % is the validation set that selects among
-penalized Cox, Weibull AFT and log-logistic AFT by concordance, and the selected
-family is refitted on train plus validation. All figures are on the 25 % test split.
+25 %, stratified on churn. A validation set of 20 % of the 75 % selects among
+penalized Cox, Weibull AFT and log-logistic AFT by concordance. The selected family
+is then refitted on train plus validation. All figures are on the 25 % test split.
 The baseline is an XGBoost classifier of the churn flag on the same features and split.
 
 The main split uses ``--seed``; ``--extra-seeds`` repeats the protocol on other splits

@@ -1,9 +1,9 @@
 """Evaluation of a trained churn model on its held-out test customers.
 
-Figures: Harrell's concordance of every candidate, the IPCW time-dependent AUC and
-Brier score at each horizon (beside the Brier score of the Kaplan-Meier curve that
-ignores features), a calibration table by decile, Kaplan-Meier curves by retention
-segment, and the plain XGBoost classifier on the same split.
+Figures: Harrell's concordance of every candidate, and the IPCW time-dependent AUC
+and Brier score at each horizon. The Brier score of the Kaplan-Meier curve, which
+ignores features, is the reference. Then a calibration table by decile, Kaplan-Meier
+curves by retention segment, and the plain XGBoost classifier on the same split.
 
 The horizons here count from signup, S(h | x), because the test customers' future
 after the data snapshot is not observed. Segments for the curves are assigned from

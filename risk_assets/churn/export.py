@@ -107,7 +107,10 @@ def validate_crm_export(frame: pd.DataFrame) -> None:
         )
     for name, dtype in CRM_EXPORT_SCHEMA:
         if str(frame[name].dtype) != dtype:
-            raise ValueError(f"CRM export column {name!r} is {frame[name].dtype}, expected {dtype}")
+            raise ValueError(
+                f"CRM export column {name!r} is {frame[name].dtype}, expected {dtype}; "
+                "build the frame with build_crm_export"
+            )
     for horizon in CRM_EXPORT_HORIZONS:
         values = frame[f"churn_probability_{horizon}m"]
         if ((values < 0) | (values > 1)).any():

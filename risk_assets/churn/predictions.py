@@ -62,7 +62,9 @@ class ValueSettings:
                 f"restriction_months={self.restriction_months} must be a positive number of months"
             )
         if not 0 <= self.margin_rate <= 1:
-            raise ValueError(f"margin_rate={self.margin_rate} is outside [0, 1]")
+            raise ValueError(
+                f"margin_rate={self.margin_rate} is outside [0, 1]; use a share such as 0.3"
+            )
         if not 0 <= self.annual_discount_rate < 1:
             raise ValueError(
                 f"annual_discount_rate={self.annual_discount_rate} is outside [0, 1); "

@@ -76,7 +76,10 @@ class SegmentSettings:
                 f"high_risk_probability={self.high_risk_probability} is outside (0, 1)"
             )
         if not 0 <= self.high_value_quantile <= 1:
-            raise ValueError(f"high_value_quantile={self.high_value_quantile} is outside [0, 1]")
+            raise ValueError(
+                f"high_value_quantile={self.high_value_quantile} is outside [0, 1]; "
+                "use 0.5 for the median"
+            )
 
 
 def offer_for(factor: str) -> str:

@@ -322,7 +322,7 @@ def check_proportional_hazards(
         "p_values": {name: float(value) for name, value in p_values.items()},
     }
     if violations.empty:
-        logger.info("proportional hazards holds for every column at alpha=%s", alpha)
+        logger.info("no column violates proportional hazards at alpha=%s", alpha)
     else:
         logger.warning(
             "proportional hazards violated at alpha=%s for %d columns: %s",

@@ -68,7 +68,7 @@ class TrainingSettings:
         if self.penalizer < 0:
             raise ValueError(f"penalizer={self.penalizer} is negative; use 0 or more")
         if not 0 <= self.l1_ratio <= 1:
-            raise ValueError(f"l1_ratio={self.l1_ratio} is outside [0, 1]")
+            raise ValueError(f"l1_ratio={self.l1_ratio} is outside [0, 1]; use 0 for ridge")
         for name in ("test_fraction", "validation_fraction"):
             value = getattr(self, name)
             if not 0 < value < 1:

@@ -31,6 +31,11 @@ def _raw_assets() -> list[dg.AssetsDefinition]:
 def run(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("churn_assets")
     settings = load_settings({"RISK_DATA_DIR": str(data_dir)})
+    # Without an artifact location, MLflow's SQLite store writes artifacts to ./mlruns.
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.create_experiment(
+        settings.mlflow_experiment, artifact_location=(data_dir / "artifacts").as_uri()
+    )
     raw_data = RawDataResource(n_customers=400, n_days=20, service_hours=2, n_incidents=0)
     resources = build_resources(settings, raw_data)
     churn_assets = list(churn_defs.assets)
