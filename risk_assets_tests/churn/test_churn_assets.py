@@ -31,22 +31,28 @@ def _raw_assets() -> list[dg.AssetsDefinition]:
 def run(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("churn_assets")
     settings = load_settings({"RISK_DATA_DIR": str(data_dir)})
-    # Without an artifact location, MLflow's SQLite store writes artifacts to ./mlruns.
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    mlflow.create_experiment(
-        settings.mlflow_experiment, artifact_location=(data_dir / "artifacts").as_uri()
-    )
-    raw_data = RawDataResource(n_customers=400, n_days=20, service_hours=2, n_incidents=0)
-    resources = build_resources(settings, raw_data)
-    churn_assets = list(churn_defs.assets)
-    result = dg.materialize(
-        [*_raw_assets(), *churn_assets, *churn_defs.asset_checks],
-        resources=resources,
-        run_config={
-            "ops": {"churn_model": {"config": {"parametric_families": ["weibull_aft"]}}},
-        },
-    )
-    return result, resources, settings
+    previous_uri = mlflow.get_tracking_uri()
+    with pytest.MonkeyPatch.context() as patch:
+        # The MLflow resource exports these; restore them so later tests are unaffected.
+        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            patch.setenv(name, settings.mlflow_tracking_uri)
+        # Without an artifact location, MLflow's SQLite store writes artifacts to ./mlruns.
+        mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+        mlflow.create_experiment(
+            settings.mlflow_experiment, artifact_location=(data_dir / "artifacts").as_uri()
+        )
+        raw_data = RawDataResource(n_customers=400, n_days=20, service_hours=2, n_incidents=0)
+        resources = build_resources(settings, raw_data)
+        churn_assets = list(churn_defs.assets)
+        result = dg.materialize(
+            [*_raw_assets(), *churn_assets, *churn_defs.asset_checks],
+            resources=resources,
+            run_config={
+                "ops": {"churn_model": {"config": {"parametric_families": ["weibull_aft"]}}},
+            },
+        )
+        yield result, resources, settings
+    mlflow.set_tracking_uri(previous_uri)
 
 
 def _metadata(result, key: str) -> dict:
