@@ -1,0 +1,1 @@
+"""Daily scoring, drift and performance monitoring, and drift-triggered retraining."""

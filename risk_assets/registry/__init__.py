@@ -1,0 +1,1 @@
+"""MLflow model registry: versions, the champion and challenger aliases, rollback."""
