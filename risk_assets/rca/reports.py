@@ -1,0 +1,201 @@
+"""Incident reports: ranked root causes with evidence and recommended fixes.
+
+For each incident the report ranks the candidate causes of its alert
+(``ranking.rank_root_causes``) using metric deviations and log evidence, keeps the
+top candidates, and attaches the knowledge-base fixes that match each candidate's
+kind and symptoms. When the incidents table carries the true root cause (the
+simulator's ground truth), the summary gives top-1 and top-3 accuracy.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import networkx as nx
+import pandas as pd
+
+from risk_assets.rca.errors import RcaError
+from risk_assets.rca.knowledge import KnowledgeBase
+from risk_assets.rca.log_templates import log_evidence
+from risk_assets.rca.metric_evidence import pivot_metrics
+from risk_assets.rca.ranking import RankingSettings, rank_of, rank_root_causes
+
+logger = logging.getLogger(__name__)
+
+INCIDENT_COLUMNS = ["incident_id", "start", "alerted_service", "alerted_metric"]
+REPORT_COLUMNS = [
+    "incident_id",
+    "start",
+    "alerted_service",
+    "alerted_metric",
+    "rank",
+    "service",
+    "kind",
+    "score",
+    "metric_z",
+    "top_metric",
+    "log_score",
+    "correlation",
+    "explained_by",
+    "log_templates",
+    "knowledge_ids",
+    "fixes",
+    "true_root_cause",
+]
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Windows and size of incident reports.
+
+    Attributes:
+        baseline: Normal period before the incident start.
+        window: Period after the incident start searched for evidence.
+        top_k: Candidates kept per incident.
+        ranking: Weights of the root-cause score.
+    """
+
+    baseline: pd.Timedelta = pd.Timedelta("60min")
+    window: pd.Timedelta = pd.Timedelta("30min")
+    top_k: int = 5
+    ranking: RankingSettings = field(default_factory=RankingSettings)
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise RcaError(f"top_k={self.top_k} is invalid; keep at least one candidate.")
+        if self.baseline <= pd.Timedelta(0) or self.window <= pd.Timedelta(0):
+            raise RcaError(
+                f"baseline={self.baseline} and window={self.window} must both be positive."
+            )
+
+
+def build_incident_reports(
+    incidents: pd.DataFrame,
+    graph: nx.DiGraph,
+    metrics: pd.DataFrame,
+    templates: pd.DataFrame,
+    knowledge: KnowledgeBase,
+    settings: ReportSettings | None = None,
+) -> tuple[pd.DataFrame, dict]:
+    """Rank the causes of each incident and attach evidence and fixes.
+
+    Args:
+        incidents: Columns ``incident_id``, ``start``, ``alerted_service``,
+            ``alerted_metric``; optional ``root_cause_service`` (ground truth).
+        graph: Dependency graph from ``build_dependency_graph``.
+        metrics: Long service metrics.
+        templates: Mined log templates (``mine_service_logs``); may be empty.
+        knowledge: Knowledge base for the fixes.
+        settings: Windows and size; defaults to ``ReportSettings()``.
+
+    Returns:
+        The report (one row per incident and kept candidate, columns ``REPORT_COLUMNS``)
+        and a summary with the incident count, the number with known ground truth, and
+        top-1 / top-3 accuracy over those (None when no incident has ground truth).
+
+    Raises:
+        RcaError: A required incidents column is missing.
+        UnknownServiceError: An incident's alerted service is not in the topology.
+    """
+    settings = settings or ReportSettings()
+    missing = set(INCIDENT_COLUMNS) - set(incidents.columns)
+    if missing:
+        raise RcaError(
+            f"incidents is missing columns {sorted(missing)}; expected {INCIDENT_COLUMNS}."
+        )
+    wide = pivot_metrics(metrics)
+    rows, true_ranks = [], []
+    for incident in incidents.itertuples(index=False):
+        start = pd.Timestamp(incident.start)
+        evidence = log_evidence(templates, start, settings.baseline, settings.window)
+        evidence = evidence.set_index("service") if not evidence.empty else evidence
+        log_scores = evidence["log_score"].to_dict() if not evidence.empty else {}
+        ranking = rank_root_causes(
+            graph,
+            str(incident.alerted_service),
+            str(incident.alerted_metric),
+            wide,
+            start,
+            settings.baseline,
+            settings.window,
+            log_scores=log_scores,
+            settings=settings.ranking,
+        )
+        truth = getattr(incident, "root_cause_service", None)
+        truth = None if truth is None or pd.isna(truth) else str(truth)
+        if truth is not None:
+            true_ranks.append(rank_of(ranking, truth))
+        for candidate in ranking.head(settings.top_k).itertuples(index=False):
+            kind = graph.nodes[candidate.service].get("kind")
+            log_templates = (
+                list(evidence.at[candidate.service, "top_templates"])
+                if not evidence.empty and candidate.service in evidence.index
+                else []
+            )
+            entries = knowledge.lookup(kind, candidate.top_metric, log_templates)
+            rows.append(
+                {
+                    "incident_id": str(incident.incident_id),
+                    "start": start,
+                    "alerted_service": str(incident.alerted_service),
+                    "alerted_metric": str(incident.alerted_metric),
+                    "rank": int(candidate.rank),
+                    "service": candidate.service,
+                    "kind": kind,
+                    "score": float(candidate.score),
+                    "metric_z": float(candidate.metric_z),
+                    "top_metric": candidate.top_metric,
+                    "log_score": float(candidate.log_score),
+                    "correlation": float(candidate.correlation),
+                    "explained_by": candidate.explained_by,
+                    "log_templates": log_templates,
+                    "knowledge_ids": [entry.entry_id for entry in entries],
+                    "fixes": [fix for entry in entries for fix in entry.fixes],
+                    "true_root_cause": truth,
+                }
+            )
+        logger.info(
+            "Incident %s: top cause %s (true cause %s)",
+            incident.incident_id,
+            ranking["service"].iloc[0],
+            truth,
+        )
+    report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    return report, summarize_ranks(true_ranks, n_incidents=len(incidents))
+
+
+def summarize_ranks(true_ranks: list[int | None], n_incidents: int) -> dict:
+    """Return top-1 and top-3 accuracy from the rank of each true cause.
+
+    Args:
+        true_ranks: Rank of the true cause per incident with ground truth; None when the
+            true cause was not among the candidates.
+        n_incidents: Number of incidents reported, with or without ground truth.
+    """
+    known = len(true_ranks)
+    if known == 0:
+        return {"incidents": n_incidents, "with_ground_truth": 0, "top1": None, "top3": None}
+    return {
+        "incidents": n_incidents,
+        "with_ground_truth": known,
+        "top1": sum(rank == 1 for rank in true_ranks) / known,
+        "top3": sum(rank is not None and rank <= 3 for rank in true_ranks) / known,
+    }
+
+
+def report_markdown(report: pd.DataFrame, max_incidents: int = 10) -> str:
+    """Render the top candidates of each incident as a Markdown table."""
+    if report.empty:
+        return "No incidents."
+    lines = ["| incident | alert | rank | candidate | score | top metric (z) | fixes from |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for incident_id in report["incident_id"].unique()[:max_incidents]:
+        for row in report[report["incident_id"] == incident_id].head(3).itertuples():
+            marker = " (true)" if row.service == row.true_root_cause else ""
+            lines.append(
+                f"| {incident_id} | {row.alerted_service} {row.alerted_metric} | {row.rank} | "
+                f"{row.service}{marker} | {row.score:.2f} | {row.top_metric} "
+                f"({row.metric_z:.1f}) | {', '.join(row.knowledge_ids) or '-'} |"
+            )
+    return "\n".join(lines)
