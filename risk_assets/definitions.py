@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from risk_assets.churn import defs as churn_defs
 from risk_assets.features.assets import transaction_features
 from risk_assets.fraud.assets import fraud_model, fraud_model_evaluation, fraud_predictions
 from risk_assets.ingestion.assets import incidents, raw_table_assets
@@ -47,18 +48,23 @@ def build_resources(settings: Settings, raw_data: RawDataResource | None = None)
     }
 
 
-core_defs = dg.Definitions(
-    assets=[
-        *raw_table_assets,
-        incidents,
-        transaction_features,
-        fraud_model,
-        fraud_predictions,
-        fraud_model_evaluation,
-    ],
-)
+def core_definitions() -> dg.Definitions:
+    """Raw tables, feature tables and the fraud slice."""
+    return dg.Definitions(
+        assets=[
+            *raw_table_assets,
+            incidents,
+            transaction_features,
+            fraud_model,
+            fraud_predictions,
+            fraud_model_evaluation,
+        ],
+    )
 
-DOMAIN_DEFS = [core_defs]
+
+def domain_definitions() -> list[dg.Definitions]:
+    """Definitions of every domain package, merged into the code location."""
+    return [core_definitions(), churn_defs.defs]
 
 
 def _unpartitioned_assets(defs: dg.Definitions) -> list[dg.AssetKey]:
@@ -74,7 +80,7 @@ def build_definitions(
 ) -> dg.Definitions:
     """Assemble the code location for a profile (the environment's when not given)."""
     settings = settings or load_settings()
-    merged = dg.Definitions.merge(*DOMAIN_DEFS)
+    merged = dg.Definitions.merge(*domain_definitions())
     main_job = dg.define_asset_job(
         "risk_lifecycle_job",
         selection=dg.AssetSelection.assets(*_unpartitioned_assets(merged)),

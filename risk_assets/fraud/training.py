@@ -146,6 +146,8 @@ def train_fraud_model(
         )
         best_rounds = int(probe.best_iteration) + 1
         validation_aucpr = float(history["validation"]["aucpr"][probe.best_iteration])
+    elif params.validation_days == 0:
+        logger.info("no validation slice requested; training %d rounds", best_rounds)
     else:
         logger.warning(
             "validation slice from %s has a single class; training %d rounds without "

@@ -17,6 +17,7 @@ from typing import Any
 import dagster as dg
 import mlflow
 from dagster_mlflow import mlflow_tracking
+from dagster_mlflow.resources import MlFlow
 from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
@@ -25,15 +26,34 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 
-def build_mlflow_resource(tracking_uri: str, experiment_name: str) -> dg.ResourceDefinition:
-    """Configure dagster-mlflow's tracking resource for one tracking server.
+def build_mlflow_resource(
+    tracking_uri: str, experiment_name: str, artifact_location: str | None = None
+) -> dg.ResourceDefinition:
+    """Configure dagster-mlflow's tracking for one tracking server.
 
     Args:
         tracking_uri: MLflow tracking URI (``sqlite:///...`` locally, a server in AWS).
         experiment_name: Experiment that every training run goes to.
+        artifact_location: Where a new experiment keeps its artifacts. Without it, a
+            SQLite store would write them to ``./mlruns`` of the working directory; a
+            tracking server uses its own artifact root when this is None.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    return mlflow_tracking.configured(
+
+    @dg.resource(
+        config_schema=mlflow_tracking.config_schema,
+        description="dagster-mlflow run tracking: one MLflow run per Dagster run.",
+    )
+    def mlflow_run_tracking(init_context):
+        if artifact_location:
+            client = MlflowClient(tracking_uri)
+            if client.get_experiment_by_name(experiment_name) is None:
+                client.create_experiment(experiment_name, artifact_location=artifact_location)
+        tracker = MlFlow(init_context)
+        yield tracker
+        tracker.cleanup_on_error()
+
+    return mlflow_run_tracking.configured(
         {
             "experiment_name": experiment_name,
             "mlflow_tracking_uri": tracking_uri,
