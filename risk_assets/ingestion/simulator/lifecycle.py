@@ -2,9 +2,9 @@
 
 Churn is drawn from a Weibull hazard whose scale shrinks with month-to-month
 contracts, low engagement, complaints and payment failures, and whose shape (< 1)
-makes the hazard fall with tenure. Activity events are generated over the last 90
-days before the observation date for customers still subscribed in that span, and
-fade out in the weeks before a customer leaves.
+makes the hazard fall with tenure. Activity events cover each customer's last 90 days
+as a subscriber (up to the observation date for those still subscribed, up to the
+churn date for those who left), and fade out in the weeks before a customer leaves.
 """
 
 from __future__ import annotations
@@ -103,13 +103,10 @@ def _activity_events(
     payment_risk: np.ndarray,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    window_start = observed_at - pd.Timedelta(days=ACTIVITY_DAYS)
     frames = []
     for i, customer_id in enumerate(customers["customer_id"]):
         last = min(end[i], observed_at)
-        if last <= window_start:
-            continue
-        first = max(window_start, customers["signup_date"].iloc[i])
+        first = max(last - pd.Timedelta(days=ACTIVITY_DAYS), customers["signup_date"].iloc[i])
         span_days = (last - first).total_seconds() / 86_400
         if span_days <= 0:
             continue
