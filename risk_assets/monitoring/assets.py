@@ -14,7 +14,11 @@ from mlflow.tracking import MlflowClient
 from risk_assets.features.fraud_features import ID_COLUMNS, build_transaction_features
 from risk_assets.ingestion.sources import RawDataResource
 from risk_assets.monitoring.config import FEATURE_HISTORY_DAYS, MonitoringSetup
-from risk_assets.monitoring.report import build_monitoring_report, check_level
+from risk_assets.monitoring.report import (
+    FraudMonitoringReport,
+    build_monitoring_report,
+    check_level,
+)
 from risk_assets.registry.versions import load_champion, load_reference_artifacts
 from risk_assets.resources.storage import StorageResource
 
@@ -246,7 +250,7 @@ def build_daily_assets(setup: MonitoringSetup) -> DailyAssets:
     )
 
 
-def report_metadata(report, uris: dict[str, str]) -> dict:
+def report_metadata(report: FraudMonitoringReport, uris: dict[str, str]) -> dict:
     """Return the materialization metadata of a drift report.
 
     The sensor reads ``drifted_share``, ``ap_drop`` and ``performance_status`` from it.
@@ -289,7 +293,9 @@ def report_metadata(report, uris: dict[str, str]) -> dict:
     return metadata
 
 
-def drift_check_result(report, setup: MonitoringSetup) -> dg.AssetCheckResult:
+def drift_check_result(
+    report: FraudMonitoringReport, setup: MonitoringSetup
+) -> dg.AssetCheckResult:
     """Return the data drift check: warn or fail on the share of drifted features."""
     share = report.data_drift.drifted_share
     thresholds = setup.thresholds
@@ -307,7 +313,9 @@ def drift_check_result(report, setup: MonitoringSetup) -> dg.AssetCheckResult:
     )
 
 
-def ap_drop_check_result(report, setup: MonitoringSetup) -> dg.AssetCheckResult:
+def ap_drop_check_result(
+    report: FraudMonitoringReport, setup: MonitoringSetup
+) -> dg.AssetCheckResult:
     """Return the performance check: warn or fail on the AP drop; pass when skipped."""
     performance = report.performance
     thresholds = setup.thresholds

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
 
@@ -130,12 +131,19 @@ def read_new_reports(
 
 
 def build_retraining_sensor(
-    retraining_job: dg.JobDefinition,
+    retraining_job: Any,
     report_key: dg.AssetKey,
     model_name: str,
     thresholds: DriftThresholds,
 ) -> dg.SensorDefinition:
-    """Build the sensor that launches ``retraining_job`` on new drift events."""
+    """Build the sensor that launches ``retraining_job`` on new drift events.
+
+    Args:
+        retraining_job: The partitioned job from ``define_asset_job`` that retrains.
+        report_key: Asset key of the drift report whose materializations are read.
+        model_name: Registered model that the job retrains.
+        thresholds: Failure thresholds that open events.
+    """
 
     @dg.sensor(
         name="fraud_drift_retraining_sensor",

@@ -14,13 +14,18 @@ import mlflow.xgboost
 import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
+from sklearn.metrics import roc_auc_score
 
 from risk_assets.features.fraud_features import FEATURE_COLUMNS
 from risk_assets.fraud.evaluation import TimeSplit, in_window
 from risk_assets.fraud.training import train_fraud_model
 from risk_assets.monitoring.config import MonitoringSetup
 from risk_assets.registry.aliases import promote_to_champion
-from risk_assets.registry.champion_challenger import compare_models
+from risk_assets.registry.champion_challenger import (
+    PromotionDecision,
+    average_precision,
+    compare_models,
+)
 from risk_assets.registry.versions import (
     champion_version,
     load_version,
@@ -149,17 +154,25 @@ def build_registry_assets(
         challenger = str(fraud_challenger_model["version"])
         champion = champion_version(client, name)
         if champion == challenger:
-            # log_training_run made the first version champion at registration.
+            # Either log_training_run made the first version champion at registration,
+            # or this evaluation runs again after the challenger was promoted.
+            promotion_reason = client.get_model_version(name, challenger).tags.get(
+                "promotion_reason", ""
+            )
+            outcome = (
+                "promoted_first_version"
+                if promotion_reason.startswith("first version")
+                else "already_champion"
+            )
             decision = {
-                "decision": "promoted_first_version",
+                "decision": outcome,
                 "champion_version": champion,
                 "challenger_version": challenger,
-                "reasons": ["first version: no champion to compare with"],
+                "reasons": [promotion_reason or "the challenger is already the champion"],
             }
-            client.set_model_version_tag(
-                name, challenger, "evaluation_decision", decision["decision"]
-            )
-            context.add_output_metadata({"decision": decision["decision"], "version": challenger})
+            if outcome == "promoted_first_version":
+                client.set_model_version_tag(name, challenger, "evaluation_decision", outcome)
+            context.add_output_metadata({"decision": outcome, "version": challenger})
             return decision
 
         labels = holdout["is_fraud"].astype(float).to_numpy()
@@ -204,19 +217,19 @@ def build_registry_assets(
 
 def holdout_metrics(holdout_scores: pd.DataFrame) -> dict[str, float]:
     """Return AUC and AP of held-out scores (NaN with a single class)."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
     labels = holdout_scores["is_fraud"].astype(int).to_numpy()
     if len(labels) == 0 or labels.min() == labels.max():
         return {"holdout_auc_roc": float("nan"), "holdout_average_precision": float("nan")}
     scores = holdout_scores["score"].to_numpy(float)
     return {
         "holdout_auc_roc": float(roc_auc_score(labels, scores)),
-        "holdout_average_precision": float(average_precision_score(labels, scores)),
+        "holdout_average_precision": average_precision(labels.astype(float), scores),
     }
 
 
-def decision_metadata(result, outcome: str, champion: str, challenger: str) -> dict:
+def decision_metadata(
+    result: PromotionDecision, outcome: str, champion: str, challenger: str
+) -> dict:
     """Return the evaluation's materialization metadata."""
     guardrails = pd.DataFrame(
         {
