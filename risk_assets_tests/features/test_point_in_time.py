@@ -1,0 +1,102 @@
+"""Point-in-time correctness of the transaction feature table."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from risk_assets.features.fraud_features import (
+    FEATURE_COLUMNS,
+    FeatureWindows,
+    build_transaction_features,
+)
+from risk_assets.features.windows import KeyedTimeIndex
+from risk_assets.ingestion.simulator import SimulationConfig, simulate
+
+
+@pytest.fixture(scope="module")
+def transactions() -> pd.DataFrame:
+    world = simulate(
+        SimulationConfig(
+            seed=21, n_customers=120, n_terminals=200, n_days=40, service_hours=2, n_incidents=0
+        )
+    )
+    return world.transactions
+
+
+def test_later_transactions_do_not_change_features(transactions):
+    cutoff = transactions["timestamp"].min() + pd.Timedelta(days=25)
+    early = transactions[transactions["timestamp"] < cutoff]
+    alone = build_transaction_features(early).set_index("transaction_id")
+    full = build_transaction_features(transactions).set_index("transaction_id")
+    pd.testing.assert_frame_equal(alone[FEATURE_COLUMNS], full.loc[alone.index, FEATURE_COLUMNS])
+
+
+def test_later_labels_do_not_change_features(transactions):
+    cutoff = transactions["timestamp"].min() + pd.Timedelta(days=25)
+    relabeled = transactions.copy()
+    later = relabeled["timestamp"] >= cutoff
+    relabeled.loc[later, "is_fraud"] = 1 - relabeled.loc[later, "is_fraud"]
+    before = build_transaction_features(transactions)
+    after = build_transaction_features(relabeled)
+    rows = (transactions["timestamp"] < cutoff).to_numpy()
+    pd.testing.assert_frame_equal(
+        before.loc[rows, FEATURE_COLUMNS], after.loc[rows, FEATURE_COLUMNS]
+    )
+
+
+def test_labels_inside_delay_are_not_used(transactions):
+    """Labels of the last 7 days before a transaction never reach its features."""
+    windows = FeatureWindows()
+    cutoff = transactions["timestamp"].min() + pd.Timedelta(days=30)
+    flipped = transactions.copy()
+    recent = flipped["timestamp"] >= cutoff - pd.Timedelta(days=windows.label_delay_days)
+    flipped.loc[recent, "is_fraud"] = 1 - flipped.loc[recent, "is_fraud"]
+    rows = (transactions["timestamp"] <= cutoff).to_numpy()
+    before = build_transaction_features(transactions).loc[rows, FEATURE_COLUMNS]
+    after = build_transaction_features(flipped).loc[rows, FEATURE_COLUMNS]
+    pd.testing.assert_frame_equal(before, after)
+    later = ~rows
+    changed = build_transaction_features(flipped).loc[later, "terminal_fraud_rate_7d"]
+    unchanged = build_transaction_features(transactions).loc[later, "terminal_fraud_rate_7d"]
+    assert not changed.equals(unchanged), "flipped labels never reached any feature"
+
+
+def test_window_counts_match_brute_force():
+    rng = np.random.default_rng(0)
+    keys = rng.choice(["a", "b", "c"], 300)
+    seconds = np.sort(rng.integers(0, 30 * 86_400, 300))
+    values = rng.uniform(0, 10, 300)
+    index = KeyedTimeIndex.build(keys, seconds)
+    window, lag = 5 * 86_400, 86_400
+    count, total = index.window_sum(values, window, lag)
+    for i in range(300):
+        inside = (
+            (keys == keys[i])
+            & (seconds < seconds[i] - lag)
+            & (seconds >= seconds[i] - lag - window)
+        )
+        assert count[i] == inside.sum()
+        assert total[i] == pytest.approx(values[inside].sum())
+
+
+def test_customer_mean_excludes_current_amount():
+    tx = pd.DataFrame(
+        {
+            "transaction_id": [1, 2, 3],
+            "timestamp": pd.to_datetime(
+                ["2024-01-01 10:00", "2024-01-01 11:00", "2024-01-01 12:00"]
+            ),
+            "customer_id": ["c", "c", "c"],
+            "terminal_id": ["t1", "t2", "t1"],
+            "device_id": ["d", "d", "d"],
+            "amount": [10.0, 30.0, 500.0],
+            "is_fraud": [0, 0, 1],
+            "fraud_scenario": [0, 0, 1],
+        }
+    )
+    features = build_transaction_features(tx)
+    assert list(features["customer_tx_count_1d"]) == [0, 1, 2]
+    assert features["customer_avg_amount_1d"].iloc[2] == pytest.approx(20.0)
+    assert features["amount_ratio_30d"].iloc[2] == pytest.approx(25.0)
+    assert list(features["is_new_terminal_for_customer"]) == [1, 1, 0]
+    assert features["seconds_since_previous_tx"].iloc[1] == 3600
