@@ -124,9 +124,10 @@ def metric_deviations(
     if reference_scale is not None:
         given = reference_scale.reindex(pd.MultiIndex.from_tuples(measured))
         scale = pd.Series(given.to_numpy(), index=base.index).fillna(scale)
-    # A metric that never moved in the baseline would turn any change into an infinite
-    # z-score, so the scale is at least 5 % of the baseline level.
-    scale = np.maximum(scale.fillna(0.0), 0.05 * base.abs()).clip(lower=_TINY)
+    # A metric that never moved (or has no measured spread) would turn any change into
+    # an infinite z-score, so its scale falls back to 5 % of its baseline level.
+    fallback = 0.05 * base.abs()
+    scale = scale.where(scale > _TINY, fallback).clip(lower=_TINY)
     is_count = np.array(
         [metric.lower().startswith(COUNT_METRIC_PREFIXES) for _, metric in measured]
     )

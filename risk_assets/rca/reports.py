@@ -199,3 +199,15 @@ def report_markdown(report: pd.DataFrame, max_incidents: int = 10) -> str:
                 f"({row.metric_z:.1f}) | {', '.join(row.knowledge_ids) or '-'} |"
             )
     return "\n".join(lines)
+
+
+def frame_markdown(frame: pd.DataFrame) -> str:
+    """Render a small frame as a Markdown table (text cells, ``|`` escaped)."""
+    if frame.empty:
+        return "No rows."
+    columns = [str(column) for column in frame.columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for values in frame.itertuples(index=False):
+        cells = [str(value).replace("|", "\\|") for value in values]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
