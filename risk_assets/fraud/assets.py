@@ -19,7 +19,7 @@ from risk_assets.fraud.evaluation import (
     precision_recall_png,
 )
 from risk_assets.fraud.explanations import top_contributions
-from risk_assets.fraud.training import XGBoostParams, train_fraud_model
+from risk_assets.fraud.training import XGBoostParams, predict_calibrated, train_fraud_model
 from risk_assets.metadata import markdown_table, png_markdown
 from risk_assets.resources.tracking import log_training_run
 
@@ -127,6 +127,7 @@ def fraud_model(
         "delay_days": split.delay_days,
         "test_days": split.test_days,
         "data_version": model.data_version,
+        "calibration": list(model.calibration),
     }
 
 
@@ -162,7 +163,7 @@ def fraud_predictions(
     booster = load_booster(fraud_model["model_uri"])
     names = fraud_model["feature_names"]
     matrix = xgb.DMatrix(rows[names].astype(float), feature_names=names)
-    scores = booster.predict(matrix)
+    scores = predict_calibrated(booster, rows, names, tuple(fraud_model["calibration"]))
     contributions = booster.predict(matrix, pred_contribs=True)[:, :-1]
     predictions = rows.assign(
         fraud_score=scores,

@@ -1,9 +1,11 @@
 """Supervised fraud model: XGBoost on the point-in-time feature table.
 
 Training uses only the training window. Its last ``validation_days`` days are held
-out to pick the number of boosting rounds by early stopping; the final model is then
+out to pick the number of boosting rounds by early stopping and to fit a Platt
+calibration (a logistic regression on the model's log-odds); the final model is then
 refit on the whole window with that many rounds. The test window is never used to
-choose anything.
+choose anything. Calibration is monotone, so it changes probabilities but not the
+ranking that AUC, AP and Card Precision measure.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from sklearn.linear_model import LogisticRegression
 
 from risk_assets.fraud.evaluation import TimeSplit, in_window
 
@@ -75,11 +78,11 @@ class TrainedFraudModel:
     train_rows: int
     train_frauds: int
     data_version: str
+    calibration: tuple[float, float] = (1.0, 0.0)
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
-        """Fraud probability of each row."""
-        matrix = xgb.DMatrix(features[self.feature_names].astype(float))
-        return self.booster.predict(matrix)
+        """Calibrated fraud probability of each row."""
+        return predict_calibrated(self.booster, features, self.feature_names, self.calibration)
 
     def summary(self) -> dict:
         """Parameters and training facts for tracking."""
@@ -89,7 +92,29 @@ class TrainedFraudModel:
             "train_rows": self.train_rows,
             "train_frauds": self.train_frauds,
             "n_features": len(self.feature_names),
+            "calibration_slope": self.calibration[0],
+            "calibration_intercept": self.calibration[1],
         }
+
+
+def predict_calibrated(
+    booster: xgb.Booster,
+    features: pd.DataFrame,
+    feature_names: list[str],
+    calibration: tuple[float, float] = (1.0, 0.0),
+) -> np.ndarray:
+    """Fraud probability: the booster's log-odds through the Platt calibration."""
+    matrix = xgb.DMatrix(features[feature_names].astype(float), feature_names=feature_names)
+    margin = booster.predict(matrix, output_margin=True)
+    slope, intercept = calibration
+    return 1.0 / (1.0 + np.exp(-(slope * margin + intercept)))
+
+
+def fit_platt(margin: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Fit ``sigmoid(slope * margin + intercept)`` to labels by maximum likelihood."""
+    model = LogisticRegression(C=1e6, max_iter=1000)
+    model.fit(margin.reshape(-1, 1), labels)
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
 
 
 def data_version(frame: pd.DataFrame) -> str:
@@ -133,6 +158,7 @@ def train_fraud_model(
 
     best_rounds = params.max_rounds
     validation_aucpr = float("nan")
+    calibration = (1.0, 0.0)
     if valid_part[label_column].astype(int).nunique() == 2 and len(fit_part) > 0:
         history: dict = {}
         probe = xgb.train(
@@ -146,6 +172,10 @@ def train_fraud_model(
         )
         best_rounds = int(probe.best_iteration) + 1
         validation_aucpr = float(history["validation"]["aucpr"][probe.best_iteration])
+        margin = probe.predict(
+            matrix(valid_part), output_margin=True, iteration_range=(0, best_rounds)
+        )
+        calibration = fit_platt(margin, valid_part[label_column].astype(int).to_numpy())
     elif params.validation_days == 0:
         logger.info("no validation slice requested; training %d rounds", best_rounds)
     else:
@@ -165,4 +195,5 @@ def train_fraud_model(
         train_rows=len(train),
         train_frauds=int(labels.sum()),
         data_version=data_version(train[["transaction_id", label_column]]),
+        calibration=calibration,
     )
