@@ -3,11 +3,11 @@
 Usage:
     python benchmarks/petshop.py --data PATH/TO/rca/petshop [--out FILE]
 
-For every injected issue of both scenarios (low_traffic, high_traffic) and both
-splits (train, test) it ranks the candidate root causes of the alert with
-``rank_root_causes`` and with a baseline that ranks the same candidates by the
+It reads every injected issue of both scenarios (low_traffic, high_traffic) and both
+splits (train, test). For each it ranks the candidate root causes of the alert with
+``rank_root_causes``, and with a baseline that ranks the same candidates by the
 absolute correlation of their metrics with the alerted metric alone. It reports
-top-1 and top-3 accuracy per split and overall.
+top-1 and top-3 accuracy per split, per scenario and overall.
 
 Windows: the alert falls inside row 1 of each issue's five 5-minute rows, so the
 incident window starts at that row (rows 1-4) and row 0 is the baseline level. The

@@ -39,6 +39,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     started = time.perf_counter()
+
     knowledge = load_knowledge_base()
     settings = ReportSettings()
     per_seed = {}
@@ -59,10 +60,12 @@ def main() -> None:
             f"top1 {summary['top1']:.3f}, top3 {summary['top3']:.3f}",
             file=sys.stderr,
         )
+
     total = sum(summary["with_ground_truth"] for summary in per_seed.values())
     top1 = sum(s["top1"] * s["with_ground_truth"] for s in per_seed.values()) / total
     top3 = sum(s["top3"] * s["with_ground_truth"] for s in per_seed.values()) / total
     print(f"\n{'incidents':>9s} {'top1':>6s} {'top3':>6s}\n{total:9d} {top1:6.3f} {top3:6.3f}")
+
     figures = {
         "benchmark": "rca_simulated_incidents",
         "incidents": total,

@@ -1,6 +1,6 @@
 """Grouping accuracy of a log parser against true event templates.
 
-A line counts as correctly parsed only when the group the parser put it in holds
+A line counts as correctly parsed only when the group the parser put it in contains
 exactly the lines of its true event: no line of another event, and no line of its
 own event left out. Grouping accuracy is the share of such lines. This is the
 measure used by the Loghub-2k benchmark (Zhu et al., "Tools and Benchmarks for

@@ -3,7 +3,7 @@
 Each log source names a line pattern (a regular expression whose named group
 ``content`` is the free-text message after the header), masking rules applied
 before clustering, and drain3 parser settings. The shipped file
-``log_sources.yaml`` holds a ``defaults`` block and one entry per source; a user
+``log_sources.yaml`` contains a ``defaults`` block and one entry per source. A user
 adds a new source by adding an entry there or by passing their own file.
 """
 
@@ -116,6 +116,8 @@ class LogSourceConfig:
     def to_miner_config(self) -> TemplateMinerConfig:
         """Build the drain3 ``TemplateMinerConfig`` for this source."""
         config = TemplateMinerConfig()
+        # NOTE: drain3-improved 0.10.0 builds a Drain miner even for engine "JaccardDrain"
+        # (TemplateMiner compares against "Jaccarddrain"), so only Drain is offered here.
         config.engine = "Drain"
         config.drain_sim_th = self.sim_th
         config.drain_depth = self.depth
@@ -193,7 +195,7 @@ def load_log_sources(path: str | Path | None = None) -> dict[str, LogSourceConfi
             ``log_sources.yaml`` shipped in this package.
 
     Returns:
-        Settings by source name. The key ``"default"`` holds the defaults block as a
+        Settings by source name. The key ``"default"`` contains the defaults block as a
         source of its own (no line pattern), used for logs without a dedicated entry.
 
     Raises:

@@ -142,9 +142,10 @@ def log_evidence(
     """Score each service by new and spiking templates around an alert.
 
     The baseline is ``[alert_time - baseline, alert_time)`` and the incident window is
-    ``[alert_time, alert_time + window)``. Rates are per minute; a template is spiking when
-    its window rate is at least ``spike_ratio`` times its baseline rate plus one
-    occurrence per baseline (so a template seen once before does not spike on two lines).
+    ``[alert_time, alert_time + window)``. A template is spiking when its count in the
+    window is at least ``spike_ratio`` times the count its baseline rate predicts for the
+    window. The baseline count gets one extra occurrence, so a template seen once before
+    does not spike on two lines.
 
     Args:
         templates: Output of ``mine_service_logs``.

@@ -95,8 +95,9 @@ def metric_deviations(
 
     Returns:
         One row per measured metric: ``service``, ``metric``, ``baseline_value``,
-        ``incident_value`` (the peak or mean value in the window), ``scale`` and ``z``
-        (harmful deviation in units of ``scale``; negative when the metric improved).
+        ``incident_value`` (the peak or mean value in the window), ``scale`` and ``z``.
+        ``z`` is the harmful deviation in units of ``scale``, negative when the metric
+        improved.
         Metrics with no value in either window are left out.
 
     Raises:
@@ -104,8 +105,8 @@ def metric_deviations(
     """
     if statistic not in {"peak", "mean"}:
         raise RcaError(f"statistic={statistic!r} is invalid; use 'peak' or 'mean'.")
-    wanted = set(services)
-    columns = [column for column in wide.columns if column[0] in wanted]
+    selected = set(services)
+    columns = [column for column in wide.columns if column[0] in selected]
     before = wide.loc[
         (wide.index >= incident_start - baseline) & (wide.index < incident_start), columns
     ]
@@ -122,8 +123,8 @@ def metric_deviations(
     base = before.mean()
     scale = before.std().where(before.count() >= 3)
     if reference_scale is not None:
-        given = reference_scale.reindex(pd.MultiIndex.from_tuples(measured))
-        scale = pd.Series(given.to_numpy(), index=base.index).fillna(scale)
+        reference = reference_scale.reindex(pd.MultiIndex.from_tuples(measured))
+        scale = pd.Series(reference.to_numpy(), index=base.index).fillna(scale)
     # A metric that never moved (or has no measured spread) would turn any change into
     # an infinite z-score, so its scale falls back to 5 % of its baseline level.
     fallback = 0.05 * base.abs()
@@ -186,8 +187,8 @@ def alert_correlations(
             f"metrics of that service: {available}. Check the alert's metric name."
         )
     span = wide[(wide.index >= start) & (wide.index < end)]
-    wanted = set(services)
-    span = span.loc[:, [column for column in span.columns if column[0] in wanted]]
+    selected = set(services)
+    span = span.loc[:, [column for column in span.columns if column[0] in selected]]
     span = span.drop(columns=[target_column], errors="ignore")
     target = wide.loc[span.index, target_column]
     # Pairwise-complete Pearson correlation per column, computed in one pass.

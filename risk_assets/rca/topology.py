@@ -22,8 +22,7 @@ def build_dependency_graph(topology: pd.DataFrame) -> nx.DiGraph:
     Args:
         topology: Rows of ``caller`` and ``callee`` service names. Optional
             ``caller_kind`` and ``callee_kind`` columns become the node attribute
-            ``kind``. Duplicate rows and self-calls are kept once and dropped
-            respectively.
+            ``kind``. Duplicate rows become one edge, and self-calls are dropped.
 
     Returns:
         The dependency graph. Call cycles are kept as they are.

@@ -37,7 +37,7 @@ LINE_PATTERN = r"^(?P<date>\S+) (?P<time>\S+) (?P<level>[A-Z]+) (?P<content>.*)$
 
 def test_grouping_accuracy_hand_case():
     true_events = ["a", "a", "b", "b", "c"]
-    # Group 1 holds exactly event a; group 2 merges b and c, so those 3 lines are wrong.
+    # Group 1 contains exactly event a; group 2 merges b and c, so those 3 lines are wrong.
     assert grouping_accuracy(true_events, [1, 1, 2, 2, 2]) == pytest.approx(2 / 5)
     # Splitting event a over two groups makes both of its lines wrong.
     assert grouping_accuracy(true_events, [1, 9, 2, 2, 3]) == pytest.approx(3 / 5)
