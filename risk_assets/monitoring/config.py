@@ -12,8 +12,8 @@ from risk_assets.registry.champion_challenger import PromotionPolicy
 
 FRAUD_MODEL_NAME = "fraud_xgboost"
 
-# The longest lookback of the point-in-time features: the 30-day terminal and device
-# windows read labels that are at least ``label_delay_days`` old.
+# Maximum lookback, in days, of the point-in-time features: the 30-day terminal and
+# device windows end ``label_delay_days`` before the transaction.
 FEATURE_HISTORY_DAYS = (
     max(*WINDOWS.customer_days, *WINDOWS.terminal_days, *WINDOWS.device_days)
     + WINDOWS.label_delay_days

@@ -3,8 +3,8 @@
 The loop: ``fraud_daily_feature_job`` ingests a day and computes its features,
 ``fraud_daily_scoring_job`` scores it with the champion and writes the drift report,
 ``fraud_drift_retraining_sensor`` reads the reports and launches
-``fraud_retraining_job``, which registers a challenger and promotes it only when the
-champion-challenger evaluation says so.
+``fraud_retraining_job``. That job registers a challenger, and the champion-challenger
+evaluation promotes it only when it is significantly better.
 
 Resources come from the top-level definitions: ``io_manager``, ``storage`` and
 ``mlflow``.

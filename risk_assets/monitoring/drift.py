@@ -1,11 +1,11 @@
 """Column drift between a reference and a current sample, computed with Evidently.
 
-Evidently 0.7.23 picks the statistical test per column from the reference size and the
-column type: with more than 1,000 reference rows it uses the normed Wasserstein
-distance (numeric) or the Jensen-Shannon distance (categorical), both with threshold
-0.1, and below that the K-S test (numeric), the Z-test (binary) or chi-square
-(categorical) with a p-value threshold of 0.05. Every result therefore records its
-method and threshold next to its score.
+Evidently 0.7.23 picks the statistical test of each column from the reference size and
+the number of distinct values (``_get_default_stattest`` in its legacy stattest
+registry). Above 1,000 reference rows it uses the normed Wasserstein distance, or the
+Jensen-Shannon distance for columns with at most 5 values, with threshold 0.1. At
+1,000 rows or fewer it uses the K-S test, or chi-square (Z-test for two values), with
+a p-value threshold of 0.05. Every result therefore records its method and threshold.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ class ColumnDrift:
         column: Column name.
         method: Evidently's name of the test, such as ``K-S p_value``.
         threshold: Threshold of the test.
-        score: The test's statistic: a p-value (drift below the threshold) or a
-            distance (drift at or above it), as ``score_kind`` says.
+        score: The test's statistic. A p-value signals drift below the threshold,
+            a distance at or above it; ``score_kind`` tells which.
         score_kind: ``p_value`` or ``distance``.
         drifted: Whether Evidently found drift in the column.
     """

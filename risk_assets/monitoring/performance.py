@@ -54,9 +54,10 @@ def labeled_performance(scored: pd.DataFrame, window: LabeledWindow, baseline_ap
         baseline_ap: AP of the scoring model on its own held-out rows.
 
     Returns:
-        ``status`` "computed" with ``auc_roc``, ``average_precision`` and ``ap_drop``
-        (baseline minus current; positive means worse), or ``status`` "skipped" with
-        a ``reason`` when the window has no scored rows or a single class.
+        With ``status`` "computed": ``auc_roc``, ``average_precision`` and ``ap_drop``,
+        which is the baseline minus the current AP, so positive means worse. With
+        ``status`` "skipped" (no scored rows in the window, or a single class): the
+        ``reason``.
     """
     rows = window.select(scored)
     rows = rows[rows["is_fraud"].notna()]

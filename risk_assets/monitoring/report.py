@@ -1,9 +1,9 @@
 """The daily fraud monitoring report: data, prediction and target drift, and performance.
 
-Each part compares the day with the champion's own references, logged with the model:
-features against its training rows, scores against its scores on the held-out rows,
-and, once labels have arrived, the fraud rate and AP of the newly labeled days against
-the held-out rows.
+Each part compares the day with references logged with the champion model. Features
+are compared with its training rows and scores with its scores on the held-out rows.
+Once labels have arrived, the fraud rate and AP of the newly labeled days are compared
+with the held-out rows too.
 """
 
 from __future__ import annotations

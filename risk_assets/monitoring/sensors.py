@@ -47,7 +47,7 @@ class DriftEvent:
 
 @dataclass
 class SensorState:
-    """What the sensor remembers between evaluations.
+    """State that the sensor keeps in its cursor between evaluations.
 
     Attributes:
         records_cursor: Cursor of the last materialization record read.

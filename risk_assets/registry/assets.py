@@ -88,15 +88,16 @@ def build_registry_assets(
         overrides = {key: value for key, value in config.model_dump().items() if value is not None}
         params = replace(setup.model_params, **overrides)
         model = train_fraud_model(features, split, FEATURE_COLUMNS, params)
+
         holdout_end = holdout_start + pd.Timedelta(days=setup.evaluation_days)
         holdout = features[in_window(features, holdout_start, holdout_end)]
         holdout_scores = holdout[["transaction_id", "timestamp", "customer_id", "is_fraud"]].copy()
         holdout_scores["score"] = model.predict(holdout)
-        train_rows = features[in_window(features, split.train_start, split.train_end)]
-        reference = train_rows.sample(min(len(train_rows), setup.reference_rows), random_state=0)[
-            FEATURE_COLUMNS
-        ]
         metrics = {"validation_aucpr": model.validation_aucpr, **holdout_metrics(holdout_scores)}
+
+        train_rows = features[in_window(features, split.train_start, split.train_end)]
+        sample_size = min(len(train_rows), setup.reference_rows)
+        reference = train_rows.sample(sample_size, random_state=0)[FEATURE_COLUMNS]
         reason = context.run.tags.get(RETRAIN_REASON_TAG, "manual run")
         with tempfile.TemporaryDirectory() as scratch:
             artifacts = save_reference_artifacts(reference, holdout_scores, Path(scratch))
@@ -115,6 +116,7 @@ def build_registry_assets(
                 tags={"as_of_day": as_of.date().isoformat(), RETRAIN_REASON_TAG: reason},
                 artifacts=artifacts,
             )
+
         windows = {
             **split.describe(),
             "holdout": f"{holdout_start.date()}..{(holdout_end - pd.Timedelta(days=1)).date()}",

@@ -1,9 +1,9 @@
 """Registered fraud model versions in MLflow: loading them and their drift references.
 
-A version is an XGBoost booster logged with ``mlflow.xgboost`` (JSON format). Versions
-trained by the retraining job also carry two Parquet artifacts in their run: the
-training rows kept as the data drift reference (``reference/``) and the held-out rows
-with the model's scores (``holdout/``), the reference for prediction drift and for
+A version is an XGBoost booster logged with ``mlflow.xgboost`` in JSON format. Versions
+trained by the retraining job also carry two Parquet artifacts in their run. The
+training rows under ``reference/`` are the data drift reference. The held-out rows with
+the model's scores under ``holdout/`` are the reference for prediction drift and give
 the AP that performance monitoring compares against.
 """
 

@@ -226,8 +226,8 @@ def test_drift_report_records_tests(scenario):
 
 def test_ap_drop_fails_after_drift(scenario):
     setup = scenario["setup"]
-    # The labeled window of day d ends at d - 7; from DRIFT_DAY + 7 + 2 it holds at
-    # least three days of card testing.
+    # The labeled window of day d ends at d - 7, so from DRIFT_DAY + 9 on it contains
+    # at least three days of card testing.
     late = [day_key(setup, index) for index in range(DRIFT_DAY + 9, N_DAYS)]
     failed = [day for day in late if not scenario["ap_checks"][day]["passed"]]
     assert failed, {day: scenario["ap_checks"][day] for day in late}

@@ -58,7 +58,7 @@ def test_clearly_better_challenger_promoted():
     risk = 1 / (1 + np.exp(-(-4.0 + 2.0 * rng.normal(size=3000))))
     labels = (rng.random(len(risk)) < risk).astype(float)
     clusters = rng.integers(0, 750, len(risk))
-    # Both models are calibrated; the champion only knows which risk tercile a row is in.
+    # Both models are calibrated, but the champion scores each row with its tercile's mean.
     terciles = np.digitize(risk, np.quantile(risk, [1 / 3, 2 / 3]))
     champion = np.array([risk[terciles == group].mean() for group in terciles])
     # The champion's best tercile stays below the 0.5 threshold, so it never alerts;
