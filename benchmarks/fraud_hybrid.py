@@ -34,6 +34,14 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fraud_data import (  # noqa: E402
+    HANDBOOK_SPLIT,
+    load_handbook,
+    simulator_transactions,
+    without_nan,
+)
 
 from risk_assets.fraud.evaluation import TimeSplit  # noqa: E402
 from risk_assets.fraud.hybrid import (  # noqa: E402
@@ -46,13 +54,10 @@ from risk_assets.fraud.hybrid import (  # noqa: E402
     summarize_holdout,
 )
 from risk_assets.fraud.training import XGBoostParams  # noqa: E402
-from risk_assets.ingestion.loaders import load_table  # noqa: E402
-from risk_assets.ingestion.simulator import SimulationConfig, simulate  # noqa: E402
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "fraud_hybrid.json"
-HANDBOOK_SPLIT = TimeSplit(pd.Timestamp("2018-07-25"), train_days=7, delay_days=7, test_days=7)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -100,16 +105,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def load_handbook(path: Path) -> pd.DataFrame:
-    """Load the handbook transactions through the project's loader and mapping."""
-    if not path.exists():
-        raise FileNotFoundError(f"Handbook data not found at {path}. Check --data.")
-    result = load_table(path, "transactions", mapping="handbook_transactions")
-    if len(result.quarantine):
-        print(f"  {len(result.quarantine)} handbook rows quarantined by the loader")
-    return result.accepted
-
-
 def run_dataset(
     name: str,
     transactions: pd.DataFrame,
@@ -136,17 +131,6 @@ def run_dataset(
         )
         results[str(scenario)] = summary
     return {"split": split.describe(), "transactions": len(transactions), "scenarios": results}
-
-
-def without_nan(value: object) -> object:
-    """Replace NaN with None, recursively, so the output is strict JSON."""
-    if isinstance(value, dict):
-        return {key: without_nan(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [without_nan(item) for item in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def format_cell(value: float) -> str:
@@ -188,11 +172,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     datasets: dict[str, dict[str, object]] = {}
 
     if not args.skip_simulator:
-        world = simulate(SimulationConfig())
-        transactions = world.transactions
-        split = TimeSplit.ending_at(
-            transactions["timestamp"].max(), train_days=21, delay_days=7, test_days=14
-        )
+        transactions, split = simulator_transactions()
         datasets["simulator"] = run_dataset("simulator", transactions, split, config, params)
 
     if not args.skip_handbook:

@@ -147,25 +147,51 @@ class OutlierScorer:
     def __init__(self, config: HybridConfig, columns: Sequence[str] = FEATURE_COLUMNS) -> None:
         self.config = config
         self.columns = list(columns)
+        self.fitted_columns: list[str] = []
         self._detectors: dict[str, BaseDetector] = {}
         self._references: dict[str, np.ndarray] = {}
 
     def fit(self, features: pd.DataFrame) -> OutlierScorer:
         """Fit every detector on ``features`` (labels are not used).
 
+        Columns that are constant in the fitted rows are left out, because pyod's PCA
+        divides by each component's variance and returns infinite scores for them.
+
         Returns:
             This scorer, fitted.
+
+        Raises:
+            ValueError: If every column is constant, or a detector returns scores that
+                are not finite.
         """
         matrix = _feature_matrix(features, self.columns)
         if len(matrix) > self.config.max_fit_rows:
             rng = np.random.default_rng(self.config.seed)
             rows = rng.choice(len(matrix), self.config.max_fit_rows, replace=False)
             matrix = matrix[np.sort(rows)]
+
+        varying = matrix.std(axis=0) > 0
+        if not varying.any():
+            raise ValueError(f"Every feature column of {self.columns} is constant. Cannot fit.")
+        constant = [column for column, keep in zip(self.columns, varying, strict=True) if not keep]
+        if constant:
+            logger.info("Leaving out constant feature columns %s", constant)
+        self.fitted_columns = [
+            column for column, keep in zip(self.columns, varying, strict=True) if keep
+        ]
+        matrix = matrix[:, varying]
+
         for name in self.config.detectors:
             detector = DETECTORS[name](self.config.seed)
             detector.fit(matrix)
+            reference = detector.decision_function(matrix)
+            if not np.isfinite(reference).all():
+                raise ValueError(
+                    f"Detector {name!r} returned non-finite scores on the training rows. "
+                    "Check the feature columns for extreme values or use other detectors."
+                )
             self._detectors[name] = detector
-            self._references[name] = detector.decision_function(matrix)
+            self._references[name] = reference
             logger.info("Fitted detector %s on %d rows", name, len(matrix))
         return self
 
@@ -177,7 +203,7 @@ class OutlierScorer:
         """
         if not self._detectors:
             raise RuntimeError("OutlierScorer is not fitted. Call fit() on training features.")
-        matrix = _feature_matrix(features, self.columns)
+        matrix = _feature_matrix(features, self.fitted_columns)
         return {
             name: detector.decision_function(matrix) for name, detector in self._detectors.items()
         }

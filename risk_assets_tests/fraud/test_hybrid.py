@@ -164,6 +164,25 @@ def test_outlier_scorer_subsamples_large_fits():
         assert values.max() <= 500 / 501
 
 
+def test_outlier_scorer_leaves_out_constant_columns():
+    features = gaussian_features(500, seed=4).assign(constant=0.0)
+    scorer = OutlierScorer(HybridConfig(), columns=["a", "b", "constant", "c"])
+
+    scorer.fit(features)
+    raw = scorer.raw_scores(features.assign(constant=1.0))
+
+    assert scorer.fitted_columns == ["a", "b", "c"]
+    for values in raw.values():
+        assert np.isfinite(values).all()
+
+
+def test_outlier_scorer_rejects_all_constant():
+    features = pd.DataFrame({"a": [1.0] * 50, "b": [2.0] * 50})
+
+    with pytest.raises(ValueError, match="constant"):
+        OutlierScorer(HybridConfig(), columns=["a", "b"]).fit(features)
+
+
 def test_outlier_scorer_requires_fit():
     scorer = OutlierScorer(HybridConfig(), columns=["a", "b", "c"])
 
