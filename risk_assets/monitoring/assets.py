@@ -223,6 +223,7 @@ def build_daily_assets(setup: MonitoringSetup) -> DailyAssets:
             scored_history,
             setup.label_delay_days,
             setup.performance_days,
+            setup.min_labeled_frauds,
         )
         storage: StorageResource = context.resources.storage
         uris = {}

@@ -67,6 +67,8 @@ class MonitoringSetup:
             champion and challenger are compared.
         performance_days: Newly labeled days over which the drift report computes
             AUC and AP.
+        min_labeled_frauds: Fewest frauds in the labeled window for which the report
+            computes AUC and AP. With fewer it skips them and records the reason.
         reference_rows: Maximum training rows kept as the drift reference.
         model_name: Registered MLflow model that the loop scores with and retrains.
         model_params: Hyperparameters of retrained models.
@@ -80,6 +82,7 @@ class MonitoringSetup:
     train_days: int = 14
     evaluation_days: int = 3
     performance_days: int = 7
+    min_labeled_frauds: int = 20
     reference_rows: int = 5000
     model_name: str = FRAUD_MODEL_NAME
     model_params: XGBoostParams = field(

@@ -45,19 +45,23 @@ class LabeledWindow:
         return f"{self.first_day.date()}..{self.last_day.date()}"
 
 
-def labeled_performance(scored: pd.DataFrame, window: LabeledWindow, baseline_ap: float) -> dict:
+def labeled_performance(
+    scored: pd.DataFrame, window: LabeledWindow, baseline_ap: float, min_frauds: int = 1
+) -> dict:
     """Compute AUC and AP of the scored rows in ``window`` and the AP drop.
 
     Args:
         scored: Scored rows with ``timestamp``, ``is_fraud`` and ``score``.
         window: Newly labeled window.
         baseline_ap: AP of the scoring model on its own held-out rows.
+        min_frauds: Fewest labeled frauds for which AP is computed. AP over a handful
+            of frauds swings by tenths from day to day, which would raise false alarms.
 
     Returns:
         With ``status`` "computed": ``auc_roc``, ``average_precision`` and ``ap_drop``,
         which is the baseline minus the current AP, so positive means worse. With
-        ``status`` "skipped" (no scored rows in the window, or a single class): the
-        ``reason``.
+        ``status`` "skipped" (no scored rows in the window, a single class, or fewer
+        than ``min_frauds`` frauds): the ``reason``.
     """
     rows = window.select(scored)
     rows = rows[rows["is_fraud"].notna()]
@@ -77,7 +81,16 @@ def labeled_performance(scored: pd.DataFrame, window: LabeledWindow, baseline_ap
     if labels.min() == labels.max():
         result.update(
             status="skipped",
-            reason=f"the labeled window {window.describe()} holds a single class",
+            reason=f"the labeled window {window.describe()} contains a single class",
+        )
+        return result
+    if result["frauds"] < min_frauds:
+        result.update(
+            status="skipped",
+            reason=(
+                f"the labeled window {window.describe()} contains {result['frauds']} frauds, "
+                f"fewer than the {min_frauds} needed for a stable AP"
+            ),
         )
         return result
     ap = average_precision(labels.astype(float), scores)

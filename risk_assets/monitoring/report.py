@@ -92,6 +92,7 @@ def build_monitoring_report(
     scored_history: pd.DataFrame,
     label_delay_days: int,
     performance_days: int,
+    min_labeled_frauds: int = 1,
 ) -> FraudMonitoringReport:
     """Compare one day with the champion's references.
 
@@ -105,6 +106,7 @@ def build_monitoring_report(
             with ``timestamp``, ``is_fraud``, ``score`` and ``model_version``.
         label_delay_days: Days until a label arrives.
         performance_days: Length of the newly labeled window.
+        min_labeled_frauds: Fewest labeled frauds for which performance is computed.
 
     Raises:
         ValueError: The references and the day share no monitored column, or the day
@@ -121,7 +123,9 @@ def build_monitoring_report(
     # Only the current champion's predictions are compared with its baseline; rows a
     # replaced champion scored would make a freshly promoted model look degraded.
     own_rows = scored_history[scored_history["model_version"].astype(str) == str(model_version)]
-    performance = labeled_performance(own_rows, window, holdout_average_precision(holdout_scores))
+    performance = labeled_performance(
+        own_rows, window, holdout_average_precision(holdout_scores), min_labeled_frauds
+    )
     labeled = window.select(own_rows)
     target_drift = None
     fraud_rate: dict = {}

@@ -2,10 +2,11 @@
 
 The sensor reads the materialization metadata of ``fraud_drift_report`` in storage
 order. An event of a kind (``data_drift`` or ``performance_drop``) opens on the first
-report whose value reaches the failure threshold and closes on the first report below
-it. Each opened event requests retraining once: all events opened in one evaluation
-share one run, as of the newest report day, so that it learns from the latest labels.
-The cursor stores the last record read and the open events.
+report whose value reaches the failure threshold. It closes only on a report below the
+warning threshold, so a value that hovers around the failure threshold does not open
+a new event every few days. Each opened event requests retraining once. All events
+opened in one evaluation share one run, as of the newest report day, so that it learns
+from the latest labels. The cursor stores the last record read and the open events.
 """
 
 from __future__ import annotations
@@ -70,16 +71,28 @@ class SensorState:
         return json.dumps({"records_cursor": self.records_cursor, "open_events": self.open_events})
 
 
-def trigger_values(metadata: dict, thresholds: DriftThresholds) -> dict[str, tuple[float, float]]:
-    """Return kind -> (value, failure threshold) for the kinds a report can judge.
+def trigger_values(
+    metadata: dict, thresholds: DriftThresholds
+) -> dict[str, tuple[float, float, float]]:
+    """Return kind -> (value, warning threshold, failure threshold) from a report.
 
     ``performance_drop`` is absent when the report skipped performance.
     """
-    values = {"data_drift": (float(metadata["drifted_share"]), thresholds.drifted_share_fail)}
+    values = {
+        "data_drift": (
+            float(metadata["drifted_share"]),
+            thresholds.drifted_share_warn,
+            thresholds.drifted_share_fail,
+        )
+    }
     ap_drop = metadata.get("ap_drop")
     if metadata.get("performance_status") == "computed" and ap_drop is not None:
         if math.isfinite(float(ap_drop)):
-            values["performance_drop"] = (float(ap_drop), thresholds.ap_drop_fail)
+            values["performance_drop"] = (
+                float(ap_drop),
+                thresholds.ap_drop_warn,
+                thresholds.ap_drop_fail,
+            )
     return values
 
 
@@ -94,18 +107,18 @@ def update_events(
     Args:
         state: Open events before these reports; updated in place.
         reports: (day, metadata) of each new drift report, in storage order.
-        thresholds: Failure thresholds.
+        thresholds: Failure thresholds open events, warning thresholds close them.
         kinds: Event kinds that request retraining.
     """
     opened = []
     for partition, metadata in reports:
-        for kind, (value, threshold) in trigger_values(metadata, thresholds).items():
+        for kind, (value, warn, fail) in trigger_values(metadata, thresholds).items():
             if kind not in kinds:
                 continue
-            if value >= threshold and kind not in state.open_events:
+            if value >= fail and kind not in state.open_events:
                 state.open_events[kind] = partition
-                opened.append(DriftEvent(kind, partition, value, threshold))
-            elif value < threshold and kind in state.open_events:
+                opened.append(DriftEvent(kind, partition, value, fail))
+            elif value < warn and kind in state.open_events:
                 del state.open_events[kind]
     return opened
 
@@ -142,7 +155,7 @@ def build_retraining_sensor(
         retraining_job: The partitioned job from ``define_asset_job`` that retrains.
         report_key: Asset key of the drift report whose materializations are read.
         model_name: Registered model that the job retrains.
-        thresholds: Failure thresholds that open events.
+        thresholds: Thresholds that open and close events.
     """
 
     @dg.sensor(

@@ -92,6 +92,14 @@ def test_performance_on_labeled_window():
     assert result["ap_drop"] == pytest.approx(-0.2)
 
 
+def test_performance_skipped_with_few_frauds():
+    scored = scored_days("2025-02-01", 10, frauds_per_day=1)
+    window = LabeledWindow.for_day(pd.Timestamp("2025-02-10"), 7, 7)
+    result = labeled_performance(scored, window, baseline_ap=0.8, min_frauds=5)
+    assert result["status"] == "skipped"
+    assert "contains 3 frauds, fewer than the 5 needed" in result["reason"]
+
+
 def report(drifted_share: float, ap_drop: float | None = None) -> dict:
     metadata = {"drifted_share": drifted_share, "performance_status": "skipped"}
     if ap_drop is not None:
@@ -111,10 +119,14 @@ def test_events_open_once_and_close():
         "performance_drop"
     )
     assert update_events(state, [("d5", report(0.9, 0.4))], THRESHOLDS) == []
-    update_events(state, [("d6", report(0.1, 0.0))], THRESHOLDS)
+    # Between the warning and the failure threshold the events stay open.
+    update_events(state, [("d6", report(0.4, 0.07))], THRESHOLDS)
+    assert set(state.open_events) == {"data_drift", "performance_drop"}
+    assert update_events(state, [("d7", report(0.6, 0.2))], THRESHOLDS) == []
+    update_events(state, [("d8", report(0.1, 0.0))], THRESHOLDS)
     assert state.open_events == {}
-    reopened = update_events(state, [("d7", report(0.6))], THRESHOLDS)
-    assert [event.partition for event in reopened] == ["d7"]
+    reopened = update_events(state, [("d9", report(0.6))], THRESHOLDS)
+    assert [event.partition for event in reopened] == ["d9"]
 
 
 def test_sensor_state_round_trips():

@@ -179,7 +179,13 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     failed_ap_days = sorted(day for day, result in out["ap_checks"].items() if not result["passed"])
     figures = {
         "timings_s": {key: round(value, 1) for key, value in out["timings"].items()},
-        "first_failed_ap_check": failed_ap_days[0] if failed_ap_days else None,
+        "failed_ap_checks": failed_ap_days,
+        "fraud_rate_ratio_last_day": out["reports"][day_key(setup, N_DAYS - 1)].get(
+            "fraud_rate_ratio"
+        ),
+        "drifted_share_by_day": {
+            day: round(report["drifted_share"], 2) for day, report in out["reports"].items()
+        },
         "retrain_reason": request.tags["retrain_reason"],
         "promotion": {
             key: out["promotion"][key]
@@ -234,6 +240,12 @@ def test_ap_drop_fails_after_drift(scenario):
     report = scenario["reports"][failed[0]]
     assert report["ap_drop"] >= setup.thresholds.ap_drop_fail
     assert report["performance_status"] == "computed"
+
+
+def test_fraud_rate_rises_after_drift(scenario):
+    last = scenario["reports"][day_key(scenario["setup"], N_DAYS - 1)]
+    assert last["performance_status"] == "computed"
+    assert last["fraud_rate_ratio"] > 1.5, last
 
 
 def test_sensor_requests_one_retraining(scenario):
