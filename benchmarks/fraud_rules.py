@@ -70,10 +70,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rules", type=Path, default=None, help="Rule file (default: the shipped rules)."
     )
     parser.add_argument(
-        "--review-threshold", type=float, default=0.5, help="Fraud score that sends to review."
+        "--review-threshold",
+        type=float,
+        default=0.5,
+        help="Fraud score at or above which a transaction goes to review.",
     )
     parser.add_argument(
-        "--decline-threshold", type=float, default=0.9, help="Fraud score that declines."
+        "--decline-threshold",
+        type=float,
+        default=0.9,
+        help="Fraud score at or above which a transaction is declined.",
     )
     parser.add_argument("--skip-simulator", action="store_true", help="Run only the handbook data.")
     parser.add_argument(
@@ -92,7 +98,7 @@ def scored_test_window(transactions: pd.DataFrame, split: TimeSplit) -> pd.DataF
 
 
 def action_quality(scored: pd.DataFrame, decisions: pd.DataFrame) -> dict[str, dict]:
-    """Fraud recall and precision of the transactions given each action."""
+    """Return, per action, its transactions, frauds, precision and share of all frauds."""
     fraud = scored["is_fraud"].fillna(0).to_numpy(dtype=int) == 1
     total = int(fraud.sum())
     quality: dict[str, dict] = {}
@@ -118,7 +124,7 @@ def time_decisions(scored: pd.DataFrame, rules, thresholds) -> dict[str, float]:
     records = scored.sample(n=min(SINGLE_RECORD_CALLS, len(scored)), random_state=0).to_dict(
         "records"
     )
-    decide_one(records[0], rules, thresholds)  # the first call pays for imports and caches
+    decide_one(records[0], rules, thresholds)  # warm-up call, left out of the timing
     latencies = []
     for record in records:
         started = time.perf_counter()

@@ -28,6 +28,7 @@ from risk_assets.fraud.rules.ruleset import (
     SCORE_REASON_CODES,
     Action,
     Layer,
+    Rule,
     RuleSet,
 )
 
@@ -108,6 +109,46 @@ def read_scores(frame: pd.DataFrame, score_column: str = SCORE_COLUMN) -> np.nda
     return scores.to_numpy()
 
 
+def _explain(
+    hard_matches: list[tuple[Rule, np.ndarray]],
+    soft_matches: list[tuple[Rule, np.ndarray]],
+    hard_severity: np.ndarray,
+    score_severity: np.ndarray,
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Return the reason codes and the matched rule names of every row.
+
+    ``hard_severity`` is -1 where no hard rule matched, else the deciding rule's severity.
+    """
+    count = len(hard_severity)
+    decided_by_hard = hard_severity >= 0
+    reason_codes: list[list[str]] = [[] for _ in range(count)]
+    matched_rules: list[list[str]] = [[] for _ in range(count)]
+
+    for rule, mask in hard_matches:
+        for row in np.flatnonzero(mask):
+            matched_rules[row].append(rule.name)
+        # Only the hard rules that agree with the deciding rule explain the decision.
+        agreeing = mask & decided_by_hard & (hard_severity == rule.action.severity)
+        for row in np.flatnonzero(agreeing):
+            reason_codes[row].append(rule.reason_code)
+
+    for action, code in SCORE_REASON_CODES.items():
+        for row in np.flatnonzero(~decided_by_hard & (score_severity == action.severity)):
+            reason_codes[row].append(code)
+
+    for rule, mask in soft_matches:
+        for row in np.flatnonzero(mask):
+            matched_rules[row].append(rule.name)
+        # Every matching soft rule adds its code, also when the score alone set an
+        # equal or higher action, so that analysts see all risk signals.
+        for row in np.flatnonzero(mask & ~decided_by_hard):
+            reason_codes[row].append(rule.reason_code)
+
+    # Two rules may share a reason code. Keep the first occurrence of each.
+    unique_codes = [list(dict.fromkeys(codes)) for codes in reason_codes]
+    return unique_codes, matched_rules
+
+
 def decide(
     frame: pd.DataFrame,
     rules: RuleSet,
@@ -162,27 +203,12 @@ def decide(
         np.where(soft_severity > score_severity, LAYER_SOFT, LAYER_SCORE),
     )
 
-    reason_codes: list[list[str]] = [[] for _ in range(count)]
-    matched_rules: list[list[str]] = [[] for _ in range(count)]
-    for rule, mask in zip(hard_rules, hard_masks, strict=True):
-        for row in np.flatnonzero(mask):
-            matched_rules[row].append(rule.name)
-        # Only the hard rules that agree with the deciding rule explain the decision.
-        agreeing = mask & decided_by_hard & (hard_severity == rule.action.severity)
-        for row in np.flatnonzero(agreeing):
-            reason_codes[row].append(rule.reason_code)
-
-    for action, code in SCORE_REASON_CODES.items():
-        for row in np.flatnonzero(~decided_by_hard & (score_severity == action.severity)):
-            reason_codes[row].append(code)
-
-    for rule, mask in zip(soft_rules, soft_masks, strict=True):
-        for row in np.flatnonzero(mask):
-            matched_rules[row].append(rule.name)
-        # Every matching soft rule adds its code, also when the score alone set an
-        # equal or higher action, so that analysts see all risk signals.
-        for row in np.flatnonzero(mask & ~decided_by_hard):
-            reason_codes[row].append(rule.reason_code)
+    reason_codes, matched_rules = _explain(
+        list(zip(hard_rules, hard_masks, strict=True)),
+        list(zip(soft_rules, soft_masks, strict=True)),
+        hard_severity,
+        score_severity,
+    )
 
     columns: dict[str, object] = {}
     if ID_COLUMN in frame.columns:
@@ -191,10 +217,9 @@ def decide(
     action_names = np.array([action.value for action in ACTIONS_BY_SEVERITY], dtype=object)
     columns["decision"] = action_names[severity]
     columns["decision_layer"] = layer.astype(object)
-    columns["reason_codes"] = [list(dict.fromkeys(codes)) for codes in reason_codes]
+    columns["reason_codes"] = reason_codes
     columns["matched_rules"] = matched_rules
-    result = pd.DataFrame(columns, index=frame.index)
-    return result
+    return pd.DataFrame(columns, index=frame.index)
 
 
 def decide_one(
