@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from risk_assets.rca.errors import RcaError, UnknownServiceError
+from risk_assets.rca.knowledge import load_knowledge_base
 from risk_assets.rca.metric_evidence import metric_deviations, pivot_metrics
 from risk_assets.rca.ranking import (
     RankingSettings,
@@ -13,6 +14,7 @@ from risk_assets.rca.ranking import (
     rank_of,
     rank_root_causes,
 )
+from risk_assets.rca.reports import ReportSettings, build_incident_reports, summarize_ranks
 from risk_assets.rca.topology import (
     build_dependency_graph,
     candidate_causes,
@@ -167,3 +169,54 @@ def test_correlation_baseline_ranks_every_candidate(chain_topology):
 def test_invalid_settings_rejected():
     with pytest.raises(RcaError, match="explain_away=1.5"):
         RankingSettings(explain_away=1.5)
+
+
+def _incidents(with_truth: bool) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "incident_id": ["I1"],
+            "start": [INCIDENT],
+            "alerted_service": ["web"],
+            "alerted_metric": ["latency_ms"],
+        }
+    )
+    if with_truth:
+        frame["root_cause_service"] = ["db"]
+    return frame
+
+
+def test_report_scores_known_cause(chain_topology):
+    graph = build_dependency_graph(chain_topology)
+    metrics = _metrics({"db": 3.0, "api": 1.5, "web": 0.8, "cache": 0.0})
+    no_logs = pd.DataFrame(columns=["timestamp", "service", "level", "template_id", "template"])
+    report, summary = build_incident_reports(
+        _incidents(with_truth=True),
+        graph,
+        metrics,
+        no_logs,
+        load_knowledge_base(),
+        ReportSettings(top_k=2),
+    )
+    assert list(report["rank"]) == [1, 2]
+    assert report["service"].iloc[0] == "db"
+    assert "database-latency" in report["knowledge_ids"].iloc[0]
+    assert summary == {"incidents": 1, "with_ground_truth": 1, "top1": 1.0, "top3": 1.0}
+
+
+def test_report_without_ground_truth(chain_topology):
+    graph = build_dependency_graph(chain_topology)
+    metrics = _metrics({"db": 3.0, "api": 1.5, "web": 0.8, "cache": 0.0})
+    no_logs = pd.DataFrame(columns=["timestamp", "service", "level", "template_id", "template"])
+    report, summary = build_incident_reports(
+        _incidents(with_truth=False), graph, metrics, no_logs, load_knowledge_base()
+    )
+    assert len(report) == 4
+    assert report["true_root_cause"].isna().all()
+    assert summary["top1"] is None
+    assert summary["with_ground_truth"] == 0
+
+
+def test_rank_summary_counts_missing_cause():
+    summary = summarize_ranks([1, 4, None], n_incidents=3)
+    assert summary["top1"] == pytest.approx(1 / 3)
+    assert summary["top3"] == pytest.approx(1 / 3)
