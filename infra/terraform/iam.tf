@@ -1,0 +1,240 @@
+# Task roles with least privilege. Four roles:
+# - execution: used by ECS itself to pull the image, write logs and read the DB secret;
+# - dagster: the webserver and the daemon, which launch, watch and stop run tasks;
+# - run: the code server and every run task, which read and write asset data;
+# - mlflow: the MLflow server, which stores model artifacts.
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+# --- execution role -----------------------------------------------------------------------
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-execution"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "execution_managed" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+data "aws_iam_policy_document" "execution_secrets" {
+  statement {
+    sid       = "ReadDatabaseSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.db_secret_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  name   = "read-database-secret"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_secrets.json
+}
+
+# --- run role: code server and run tasks --------------------------------------------------
+
+resource "aws_iam_role" "run" {
+  name               = "${var.name}-run"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+data "aws_iam_policy_document" "run" {
+  statement {
+    sid     = "ListOwnPrefixes"
+    actions = ["s3:ListBucket"]
+    resources = [
+      aws_s3_bucket.data.arn,
+    ]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values = [
+        "${var.s3_prefix}/*",
+        "${local.compute_log_prefix}/*",
+      ]
+    }
+  }
+
+  statement {
+    sid = "ReadWriteAssetDataAndComputeLogs"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+    ]
+    resources = [
+      "${aws_s3_bucket.data.arn}/${var.s3_prefix}/*",
+      "${aws_s3_bucket.data.arn}/${local.compute_log_prefix}/*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "run" {
+  name   = "asset-data"
+  role   = aws_iam_role.run.id
+  policy = data.aws_iam_policy_document.run.json
+}
+
+# --- dagster role: webserver and daemon ---------------------------------------------------
+
+resource "aws_iam_role" "dagster" {
+  name               = "${var.name}-dagster"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+data "aws_iam_policy_document" "dagster" {
+  # RegisterTaskDefinition and DescribeTaskDefinition take no resource-level conditions.
+  statement {
+    sid = "ManageRunTaskDefinitions"
+    actions = [
+      "ecs:RegisterTaskDefinition",
+      "ecs:DescribeTaskDefinition",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "RunTasksOfRunFamilies"
+    actions = ["ecs:RunTask"]
+    resources = [
+      "arn:aws:ecs:${var.region}:${local.account_id}:task-definition/${local.run_task_family_prefix}_*",
+    ]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.main.arn]
+    }
+  }
+
+  statement {
+    sid = "WatchAndStopTasksInCluster"
+    actions = [
+      "ecs:DescribeTasks",
+      "ecs:StopTask",
+    ]
+    resources = ["arn:aws:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.main.name}/*"]
+  }
+
+  statement {
+    sid       = "TagRunTasksAtLaunch"
+    actions   = ["ecs:TagResource"]
+    resources = ["arn:aws:ecs:${var.region}:${local.account_id}:task/${aws_ecs_cluster.main.name}/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+
+  # The launcher copies subnets and security groups from the daemon's own network
+  # interface, which it reads through EC2.
+  statement {
+    sid       = "ReadOwnNetworkInterface"
+    actions   = ["ec2:DescribeNetworkInterfaces"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "PassRunRoles"
+    actions = ["iam:PassRole"]
+    resources = [
+      aws_iam_role.run.arn,
+      aws_iam_role.execution.arn,
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ReadRunTaskLogs"
+    actions   = ["logs:GetLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.runs.arn}:*"]
+  }
+
+  statement {
+    sid       = "ListComputeLogs"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.compute_log_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid = "ReadWriteComputeLogs"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+    ]
+    resources = ["${aws_s3_bucket.data.arn}/${local.compute_log_prefix}/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "dagster" {
+  name   = "launch-runs"
+  role   = aws_iam_role.dagster.id
+  policy = data.aws_iam_policy_document.dagster.json
+}
+
+# --- mlflow role --------------------------------------------------------------------------
+
+resource "aws_iam_role" "mlflow" {
+  name               = "${var.name}-mlflow"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+data "aws_iam_policy_document" "mlflow" {
+  statement {
+    sid       = "ListArtifacts"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data.arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.mlflow_artifact_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid = "ReadWriteArtifacts"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+    ]
+    resources = ["${aws_s3_bucket.data.arn}/${local.mlflow_artifact_prefix}/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "mlflow" {
+  name   = "mlflow-artifacts"
+  role   = aws_iam_role.mlflow.id
+  policy = data.aws_iam_policy_document.mlflow.json
+}
