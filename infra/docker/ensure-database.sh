@@ -17,7 +17,7 @@ name="$1"
 # The name goes into SQL, so only plain lower-case identifiers are accepted.
 case "$name" in
     "" | [!a-z_]* | *[!a-z0-9_]*)
-        echo "ensure-database.sh: invalid database name '$name'; use lower-case letters, digits and underscores, starting with a letter or underscore" >&2
+        echo "ensure-database.sh: invalid database name '$name'. Use lower-case letters, digits and underscores, starting with a letter or underscore." >&2
         exit 2
         ;;
 esac

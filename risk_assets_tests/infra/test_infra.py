@@ -1,8 +1,8 @@
 """Tests of the deployment files in infra/.
 
-The production instance file is validated by Dagster's own config schemas; its ECS run
-launcher starts a run task for a real run of this code location on a moto server on
-127.0.0.1; the Terraform sources are checked structurally and for literal secrets; the
+Dagster's own config schemas validate the production instance file. Its ECS run launcher
+starts a run task for a real run of this code location on a moto server on 127.0.0.1.
+The Terraform sources are checked structurally and for literal secrets, and the
 database bootstrap script runs against the local PostgreSQL server.
 """
 
@@ -45,7 +45,8 @@ IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/risk-assets:test"
 PG_SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-test:password::"
 JOB_NAME = "risk_lifecycle_job"
 
-# The values ECS gives the daemon in production (see infra/terraform/ecs_dagster.tf).
+# Stand-ins for what ECS sets on the daemon in production, which Terraform defines as
+# `dagster_environment` in infra/terraform/ecs.tf. None of them is a real credential.
 DEPLOYMENT_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "testing",
@@ -216,7 +217,7 @@ def launcher_block_for_test(cluster: str, subnet_id: str, group_id: str) -> dict
 def register_expected_run_task_definition(ecs, family: str, env: dict[str, str]) -> None:
     """Register the task definition the launcher should want for a run of the main job.
 
-    moto 5.2.5 answers RunTask with HTTP 500 when a container definition has no
+    moto 5.2.5 returns HTTP 500 from RunTask when a container definition has no
     ``memory`` of its own, and the launcher sets memory on the task only. So the test
     registers the definition itself, with container memory added. The launcher reuses an
     existing revision only when image, container, secrets, environment, CPU, memory and
@@ -306,8 +307,8 @@ def test_ecs_launcher_starts_run_task(deployment_env, moto_endpoint, tmp_path):
     assert command[:3] == ["dagster", "api", "execute_run"]
     assert run.run_id in command[3]
     assert "risk_assets.definitions" in command[3]
-    # Run tasks must be able to reach the instance: the args name the production
-    # launcher's environment variables, never their values.
+    # The serialized instance in the command keeps its `env:` references, so run tasks
+    # resolve them from their own environment and no password passes through the ECS API.
     assert "DAGSTER_RUN_TASK_ROLE_ARN" in command[3]
     assert deployment_env["DAGSTER_PG_PASSWORD"] not in command[3]
 
@@ -688,7 +689,7 @@ def postgres_env() -> dict[str, str]:
 
 
 def database_exists(name: str, env: dict[str, str]) -> bool:
-    """Whether the server in ``env`` has a database called ``name``."""
+    """Return whether the server in ``env`` has a database called ``name``."""
     result = subprocess.run(
         ["psql", "-d", "postgres", "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
         capture_output=True,
