@@ -39,6 +39,10 @@ class GraphModelConfig:
         learning_rate: Adam learning rate.
         weight_decay: Adam weight decay (L2 penalty).
         seed: Seed for torch, so training is repeatable on one machine.
+        torch_threads: CPU threads torch may use while training or scoring; the previous
+            setting is restored afterwards. The default of one suits these small
+            full-batch graphs when other assets run at the same time, because several
+            threads per process then mostly wait on each other.
     """
 
     label_delay_days: int = 7
@@ -49,10 +53,11 @@ class GraphModelConfig:
     hidden_dim: int = 32
     n_layers: int = 2
     dropout: float = 0.2
-    epochs: int = 150
+    epochs: int = 300
     learning_rate: float = 0.01
     weight_decay: float = 1e-4
     seed: int = 0
+    torch_threads: int = 1
 
     def __post_init__(self) -> None:
         for name in ("lookback_days", "horizon_days", "n_snapshots", "snapshot_step_days"):
@@ -64,7 +69,7 @@ class GraphModelConfig:
                 f"label_delay_days must be >= 0, got {self.label_delay_days}; "
                 "pass 0 when labels are known immediately."
             )
-        for name in ("hidden_dim", "n_layers", "epochs"):
+        for name in ("hidden_dim", "n_layers", "epochs", "torch_threads"):
             value = getattr(self, name)
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}; pass a positive int.")
