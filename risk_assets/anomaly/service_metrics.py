@@ -1,0 +1,132 @@
+"""Per-point anomaly scores for every (service, metric) series (no Dagster here)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from risk_assets.anomaly.lstm_autoencoder import LstmAutoEncoderDetector
+from risk_assets.anomaly.seasonal import SeasonalMadDetector
+from risk_assets.anomaly.streaming import MAD_TO_SIGMA, ValueNoveltyDetector
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("timestamp", "service", "metric", "value")
+
+
+@dataclass(frozen=True)
+class MetricDetectionSettings:
+    """Settings of :func:`detect_metric_anomalies`.
+
+    Attributes:
+        stl_threshold: Robust sigmas of the STL residual above which a point is flagged.
+        lstm_threshold: Robust sigmas of the LSTM reconstruction error (relative to its
+            training part) above which a point is flagged.
+        use_lstm: Whether to train an LSTM autoencoder per series.
+        lstm_window: LSTM window length in points.
+        lstm_epochs: LSTM training epochs.
+        lstm_training_share: Leading share of each series the LSTM trains on.
+        min_points: Series shorter than this are scored by STL only.
+    """
+
+    stl_threshold: float = 5.0
+    lstm_threshold: float = 6.0
+    use_lstm: bool = True
+    lstm_window: int = 16
+    lstm_epochs: int = 10
+    lstm_training_share: float = 0.5
+    min_points: int = 64
+
+
+def _robust_z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    center = float(np.median(reference))
+    spread = MAD_TO_SIGMA * float(np.median(np.abs(reference - center)))
+    spread = spread if spread > 0 else (float(np.std(reference)) or 1.0)
+    return (values - center) / spread
+
+
+def score_metric_series(
+    timestamps: pd.Series, values: np.ndarray, settings: MetricDetectionSettings
+) -> pd.DataFrame:
+    """Score one metric series with every detector.
+
+    Returns:
+        One row per point: ``stl_score``, ``novelty_score``, ``lstm_score`` (NaN when
+        the LSTM is off or the series is short), the flags ``stl_flag`` and ``lstm_flag``,
+        and ``is_anomaly`` (either flag).
+    """
+    series = np.asarray(values, dtype=float)
+    stl = SeasonalMadDetector(threshold=settings.stl_threshold)
+    stl_score = stl.score(timestamps, series)
+    frame = pd.DataFrame(
+        {
+            "stl_score": stl_score,
+            "novelty_score": ValueNoveltyDetector().score(series),
+            "lstm_score": np.nan,
+            "stl_flag": stl.flag(stl_score),
+            "lstm_flag": False,
+        }
+    )
+    training_points = int(len(series) * settings.lstm_training_share)
+    if settings.use_lstm and training_points >= max(settings.min_points, 2 * settings.lstm_window):
+        detector = LstmAutoEncoderDetector(window=settings.lstm_window, epochs=settings.lstm_epochs)
+        detector.fit(series[:training_points])
+        errors = detector.score(series)
+        reference = errors[settings.lstm_window - 1 : training_points]
+        lstm_z = _robust_z(errors, reference)
+        lstm_z[: settings.lstm_window - 1] = 0.0
+        frame["lstm_score"] = lstm_z
+        frame["lstm_flag"] = lstm_z > settings.lstm_threshold
+    frame["is_anomaly"] = frame["stl_flag"] | frame["lstm_flag"]
+    return frame
+
+
+def detect_metric_anomalies(
+    service_metrics: pd.DataFrame, settings: MetricDetectionSettings | None = None
+) -> pd.DataFrame:
+    """Score every point of every (service, metric) series.
+
+    Args:
+        service_metrics: Canonical table with timestamp, service, metric, value.
+        settings: Detector settings.
+
+    Returns:
+        The input columns, sorted by service, metric and timestamp, plus the columns of
+        :func:`score_metric_series`.
+
+    Raises:
+        ValueError: If a required column is missing or a value is NaN.
+    """
+    settings = settings or MetricDetectionSettings()
+    missing = [column for column in REQUIRED_COLUMNS if column not in service_metrics.columns]
+    if missing:
+        raise ValueError(
+            f"service_metrics is missing columns {missing}; expected {list(REQUIRED_COLUMNS)}."
+        )
+    table = service_metrics[list(REQUIRED_COLUMNS)].copy()
+    if table["value"].isna().any():
+        raise ValueError(
+            f"service_metrics has {int(table['value'].isna().sum())} NaN values; "
+            "drop or fill them before anomaly detection."
+        )
+    table = table.sort_values(["service", "metric", "timestamp"], kind="stable")
+    table = table.reset_index(drop=True)
+    parts = []
+    for (service, metric), group in table.groupby(["service", "metric"], sort=False):
+        if len(group) < 3:
+            logger.warning(
+                "Series %s/%s has %d points; scoring needs at least 3, so it is skipped",
+                service,
+                metric,
+                len(group),
+            )
+            continue
+        scores = score_metric_series(group["timestamp"], group["value"].to_numpy(), settings)
+        scores.index = group.index
+        parts.append(scores)
+    if not parts:
+        raise ValueError("No (service, metric) series has at least 3 points to score.")
+    return table.join(pd.concat(parts), how="inner")
