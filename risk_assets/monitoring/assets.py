@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from risk_assets.features.fraud_features import ID_COLUMNS, build_transaction_features
 from risk_assets.ingestion.sources import RawDataResource
+from risk_assets.metadata import markdown_table
 from risk_assets.monitoring.config import FEATURE_HISTORY_DAYS, MonitoringSetup
 from risk_assets.monitoring.report import (
     FraudMonitoringReport,
@@ -113,8 +114,9 @@ def build_daily_assets(setup: MonitoringSetup) -> DailyAssets:
     def daily_transaction_features(
         context: dg.AssetExecutionContext, history: pd.DataFrame
     ) -> pd.DataFrame:
-        # NOTE: device_customer_count counts over all earlier history; here that is
-        # the loaded FEATURE_HISTORY_DAYS, so it can be lower than on the full table.
+        # NOTE: features over all earlier history (device_customer_count and the
+        # new-terminal and new-device flags) see only FEATURE_HISTORY_DAYS here, so
+        # they can differ from build_transaction_features on the full table.
         day = day_of(context)
         features = rows_of_day(build_transaction_features(history), day)
         context.add_output_metadata(
@@ -265,7 +267,7 @@ def report_metadata(report: FraudMonitoringReport, uris: dict[str, str]) -> dict
         "drifted_features": len(data.drifted_columns),
         "tested_features": len(data.columns),
         "drifted_feature_names": ", ".join(data.drifted_columns),
-        "feature_drift": dg.MetadataValue.md(data.table().to_markdown(index=False)),
+        "feature_drift": markdown_table(data.table()),
         "prediction_drift_method": prediction.method,
         "prediction_drift_threshold": prediction.threshold,
         "prediction_drift_score": prediction.score,

@@ -19,6 +19,7 @@ from sklearn.metrics import roc_auc_score
 from risk_assets.features.fraud_features import FEATURE_COLUMNS
 from risk_assets.fraud.evaluation import TimeSplit, in_window
 from risk_assets.fraud.training import train_fraud_model
+from risk_assets.metadata import markdown_table
 from risk_assets.monitoring.config import MonitoringSetup
 from risk_assets.registry.aliases import promote_to_champion
 from risk_assets.registry.champion_challenger import (
@@ -239,7 +240,8 @@ def decision_metadata(
             "challenger": result.challenger_guardrails,
         }
     )
-    guardrails["passed"] = pd.Series(result.guardrails_passed)
+    passed = pd.Series(result.guardrails_passed).reindex(guardrails.index)
+    guardrails["passed"] = passed.map({True: "yes", False: "no"}).fillna("not guarded")
     return {
         "decision": outcome,
         "reasons": "; ".join(result.reasons),
@@ -253,7 +255,7 @@ def decision_metadata(
         "ci_low": result.ci_low,
         "ci_high": result.ci_high,
         "confidence": result.confidence,
-        "guardrails": dg.MetadataValue.md(guardrails.to_markdown()),
+        "guardrails": markdown_table(guardrails.reset_index(names="metric")),
         "finite_scores": bool(
             np.isfinite(result.champion_ap) and np.isfinite(result.challenger_ap)
         ),

@@ -183,6 +183,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "fraud_rate_ratio_last_day": out["reports"][day_key(setup, N_DAYS - 1)].get(
             "fraud_rate_ratio"
         ),
+        "ap_drop_by_day": {
+            day: round(report["ap_drop"], 3)
+            for day, report in out["reports"].items()
+            if "ap_drop" in report
+        },
         "drifted_share_by_day": {
             day: round(report["drifted_share"], 2) for day, report in out["reports"].items()
         },
