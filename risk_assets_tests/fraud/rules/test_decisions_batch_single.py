@@ -26,7 +26,7 @@ def make_scored_transactions(count: int, seed: int) -> pd.DataFrame:
             "customer_id": rng.choice(["C-1", "C-2", "C-3"], count),
             "terminal_id": rng.choice(["T-1", "T-2", "TEST-TERMINAL-1"], count),
             "device_id": rng.choice(np.array(["D-1", "D-2", None], dtype=object), count),
-            "amount": rng.choice([5.0, 99.99, 100.0, 219.99, 220.0, 800.0, 5000.0], count),
+            "amount": rng.choice([1.0, 5.0, 99.99, 100.0, 219.99, 220.0, 800.0, 5000.0], count),
             "fraud_score": rng.choice([0.0, 0.29, 0.3, 0.35, 0.5, 0.7, 0.9, 0.97], count),
             "customer_tx_count_1d": rng.integers(0, 15, count).astype("float64"),
             "terminal_tx_count_7d": rng.integers(0, 6, count).astype("float64"),
@@ -34,6 +34,8 @@ def make_scored_transactions(count: int, seed: int) -> pd.DataFrame:
             "amount_ratio_30d": rng.choice([0.5, 1.0, 3.99, 4.0, 9.0], count),
             "customer_tx_count_30d": rng.integers(0, 10, count).astype("float64"),
             "device_fraud_count_30d": rng.choice([0.0, 0.0, 0.0, 1.0, 2.0], count),
+            "device_fraud_rate_30d": rng.choice([0.0, 0.1, 0.2, 0.5], count),
+            "is_new_terminal_for_customer": rng.choice([0.0, 1.0], count),
             "is_fraud": pd.array(rng.choice([0, 1, None], count), dtype="Int64"),
         }
     )
@@ -86,6 +88,8 @@ def test_single_accepts_plain_python_values():
         "amount_ratio_30d": 1.2,
         "customer_tx_count_30d": 20,
         "device_fraud_count_30d": 0,
+        "device_fraud_rate_30d": 0.0,
+        "is_new_terminal_for_customer": 0,
     }
 
     decision = decide_one(record, rules, thresholds)
