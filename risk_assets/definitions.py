@@ -9,11 +9,16 @@ from __future__ import annotations
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from risk_assets.anomaly import defs as anomaly_defs
 from risk_assets.churn import defs as churn_defs
 from risk_assets.features.assets import transaction_features
 from risk_assets.fraud.assets import fraud_model, fraud_model_evaluation, fraud_predictions
+from risk_assets.fraud.graph import defs as fraud_graph_defs
+from risk_assets.fraud.rules import defs as fraud_rules_defs
 from risk_assets.ingestion.assets import incidents, raw_table_assets
 from risk_assets.ingestion.sources import RawDataResource
+from risk_assets.monitoring import defs as monitoring_defs
+from risk_assets.rca import defs as rca_defs
 from risk_assets.resources.storage import (
     LocalStorageResource,
     ParquetIOManager,
@@ -64,7 +69,15 @@ def core_definitions() -> dg.Definitions:
 
 def domain_definitions() -> list[dg.Definitions]:
     """Definitions of every domain package, merged into the code location."""
-    return [core_definitions(), churn_defs.defs]
+    return [
+        core_definitions(),
+        fraud_rules_defs.defs,
+        fraud_graph_defs.defs,
+        churn_defs.defs,
+        anomaly_defs.defs,
+        rca_defs.defs,
+        monitoring_defs.defs,
+    ]
 
 
 def _unpartitioned_assets(defs: dg.Definitions) -> list[dg.AssetKey]:
