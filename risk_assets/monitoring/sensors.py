@@ -179,6 +179,8 @@ def build_retraining_sensor(
                 f"{len(reports)} new drift reports and no new event; "
                 f"open events: {state.open_events or 'none'}"
             )
+        # NOTE: an event requests one run. If that challenger is rejected because too
+        # few drifted labels had arrived, nothing retries until the event closes.
         as_of = max(partition for partition, _ in reports)
         reason = "; ".join(event.describe() for event in opened)
         context.log.info(f"requesting retraining of {model_name} as of {as_of}: {reason}")
