@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from risk_assets.fraud.rules.fields import resolve_fields
+from risk_assets.fraud.rules.fields import TIMESTAMP_COLUMN, available_fields, resolve_fields
 from risk_assets.fraud.rules.ruleset import (
     ACTIONS_BY_SEVERITY,
     SCORE_REASON_CODES,
@@ -243,7 +243,15 @@ def decide_one(
         ValueError: As ``decide``.
         UnknownFieldError: As ``decide``.
     """
-    frame = pd.DataFrame([dict(record)])
+    # Building a one-row DataFrame costs time per column, so keep only the columns
+    # that decide reads. If a rule field is not available, keep the whole record so
+    # that the UnknownFieldError lists every available field.
+    needed = rules.fields() | {score_column, ID_COLUMN, TIMESTAMP_COLUMN}
+    if rules.fields() <= available_fields(list(record)):
+        values = {key: value for key, value in record.items() if key in needed}
+    else:
+        values = dict(record)
+    frame = pd.DataFrame([values])
     row = decide(frame, rules, thresholds, score_column=score_column).iloc[0]
     decision: dict[str, Any] = {}
     for key, value in row.items():
