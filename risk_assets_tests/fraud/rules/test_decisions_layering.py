@@ -284,6 +284,27 @@ def test_unknown_field_names_rule_and_line():
     assert "line 31" in str(raised.value)
 
 
+def test_decide_one_unknown_field_lists_columns():
+    record = make_transaction()
+    del record["customer_tx_count_1d"]
+
+    with pytest.raises(UnknownFieldError) as raised:
+        decide_one(record, RULES, THRESHOLDS)
+
+    assert raised.value.field == "customer_tx_count_1d"
+    assert "device_id" in str(raised.value)
+
+
+def test_decide_one_ignores_unused_fields():
+    record = make_transaction(amount=250.0, unused_text="x", unused_number=3)
+
+    decision = decide_one(record, RULES, THRESHOLDS)
+
+    assert decision["decision"] == "review"
+    assert decision["reason_codes"] == ["AMT_LARGE"]
+    assert "unused_text" not in decision
+
+
 def test_missing_score_rejected():
     frame = pd.DataFrame([make_transaction(fraud_score=None, transaction_id=42)])
 
