@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
+from dagster_mlflow import end_mlflow_on_run_finished
 
 from risk_assets.anomaly import defs as anomaly_defs
 from risk_assets.churn import defs as churn_defs
@@ -17,7 +18,8 @@ from risk_assets.fraud.graph import defs as fraud_graph_defs
 from risk_assets.fraud.rules import defs as fraud_rules_defs
 from risk_assets.ingestion.assets import incidents, raw_table_assets
 from risk_assets.ingestion.sources import RawDataResource
-from risk_assets.monitoring import defs as monitoring_defs
+from risk_assets.monitoring.config import MonitoringSetup
+from risk_assets.monitoring.defs import build_monitoring_definitions
 from risk_assets.rca import defs as rca_defs
 from risk_assets.resources.storage import (
     LocalStorageResource,
@@ -67,8 +69,12 @@ def core_definitions() -> dg.Definitions:
     )
 
 
-def domain_definitions() -> list[dg.Definitions]:
-    """Definitions of every domain package, merged into the code location."""
+def domain_definitions(raw_data: RawDataResource) -> list[dg.Definitions]:
+    """Definitions of every domain package, merged into the code location.
+
+    The daily monitoring partitions follow the simulated feed's calendar.
+    """
+    monitoring = MonitoringSetup(start_date=raw_data.start_date, n_days=raw_data.n_days)
     return [
         core_definitions(),
         fraud_rules_defs.defs,
@@ -76,7 +82,7 @@ def domain_definitions() -> list[dg.Definitions]:
         churn_defs.defs,
         anomaly_defs.defs,
         rca_defs.defs,
-        monitoring_defs.defs,
+        build_monitoring_definitions(monitoring),
     ]
 
 
@@ -93,11 +99,13 @@ def build_definitions(
 ) -> dg.Definitions:
     """Assemble the code location for a profile (the environment's when not given)."""
     settings = settings or load_settings()
-    merged = dg.Definitions.merge(*domain_definitions())
+    raw_data = raw_data or raw_data_from_environment()
+    merged = dg.Definitions.merge(*domain_definitions(raw_data))
     main_job = dg.define_asset_job(
         "risk_lifecycle_job",
         selection=dg.AssetSelection.assets(*_unpartitioned_assets(merged)),
         description="Materialize the whole risk lifecycle on the configured data.",
+        hooks={end_mlflow_on_run_finished},
     )
     return dg.Definitions.merge(
         merged, dg.Definitions(jobs=[main_job], resources=build_resources(settings, raw_data))

@@ -21,9 +21,11 @@ from risk_assets.fraud.evaluation import (
 from risk_assets.fraud.explanations import top_contributions
 from risk_assets.fraud.training import XGBoostParams, predict_calibrated, train_fraud_model
 from risk_assets.metadata import markdown_table, png_markdown
+from risk_assets.registry.versions import save_reference_artifacts
 from risk_assets.resources.tracking import log_training_run
 
 MODEL_NAME = "fraud_xgboost"
+REFERENCE_ROWS = 5000
 PIP_REQUIREMENTS = ["xgboost-cpu==3.2.0", "pandas==2.3.3", "numpy==2.4.6"]
 
 
@@ -88,9 +90,24 @@ def fraud_model(
     model = train_fraud_model(transaction_features, split, FEATURE_COLUMNS, params)
     metrics = {"validation_aucpr": model.validation_aucpr, "best_rounds": model.best_rounds}
 
+    # The monitoring loop compares daily data with these references when this version
+    # is champion: a sample of training rows, and the model's scores on the test window.
+    train_rows = transaction_features[
+        in_window(transaction_features, split.train_start, split.train_end)
+    ]
+    reference = train_rows.sample(min(len(train_rows), REFERENCE_ROWS), random_state=0)
+    test_rows = transaction_features[
+        in_window(transaction_features, split.test_start, split.test_end)
+    ]
+    holdout_scores = test_rows[["transaction_id", "timestamp", "customer_id", "is_fraud"]].assign(
+        score=model.predict(test_rows)
+    )
     with tempfile.TemporaryDirectory() as folder:
         importance = Path(folder) / "feature_importance.json"
         importance.write_text(json.dumps(model.booster.get_score(importance_type="gain")))
+        artifacts = save_reference_artifacts(
+            reference[FEATURE_COLUMNS], holdout_scores, Path(folder) / "references"
+        )
         registered = log_training_run(
             context,
             model_name=MODEL_NAME,
@@ -103,7 +120,7 @@ def fraud_model(
                 pip_requirements=PIP_REQUIREMENTS,
             ),
             data_version=model.data_version,
-            artifacts={"diagnostics": str(importance)},
+            artifacts={"diagnostics": str(importance), **artifacts},
         )
     context.add_output_metadata(
         {
