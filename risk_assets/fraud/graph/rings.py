@@ -46,9 +46,11 @@ def find_fraud_rings(
 
     An entity is high risk when its ``risk_score`` is at least ``min_score`` or, with
     ``include_known_fraud``, when it took part in a fraud already known at the cutoff.
-    Two high-risk entities are linked when a transaction in the lookback window before the
-    cutoff connects them (customer to terminal, customer to device). Each connected group of
-    at least ``min_size`` entities is a ring.
+    Two high-risk entities are linked by a transaction in the lookback window before the
+    cutoff (customer to terminal, customer to device) when that transaction is a known fraud
+    or both entities score at least ``min_score``. A genuine payment between two entities
+    flagged only for past frauds does not link them, which keeps unrelated fraud cases apart.
+    Each connected group of at least ``min_size`` entities is a ring.
 
     Args:
         scores: Node scores from ``score_nodes``. With several cutoffs, only the latest
@@ -103,9 +105,12 @@ def find_fraud_rings(
     graph = nx.Graph()
     graph.add_nodes_from(node_score)
     ring_edges = []
+    high_score = {key for key, score in node_score.items() if score >= min_score}
+    known_fraud = window["is_fraud"] == 1
     for other in ("_terminal", "_device"):
-        linked = window["_customer"].isin(node_score) & window[other].isin(node_score)
-        rows = window.loc[linked]
+        flagged_pair = window["_customer"].isin(node_score) & window[other].isin(node_score)
+        scored_pair = window["_customer"].isin(high_score) & window[other].isin(high_score)
+        rows = window.loc[flagged_pair & (known_fraud | scored_pair)]
         graph.add_edges_from(zip(rows["_customer"], rows[other], strict=True))
         ring_edges.append(rows.assign(_other=rows[other]))
     edges = pd.concat(ring_edges)

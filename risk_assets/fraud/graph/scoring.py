@@ -130,14 +130,17 @@ def weekly_cutoffs(
 ) -> pd.DatetimeIndex:
     """Return midnight cutoffs every ``step_days`` from the first trainable day onwards.
 
-    The first cutoff leaves room for one training snapshot with its lookback window, its
-    horizon and the label delay. The last one is the midnight after the last transaction.
+    The first cutoff leaves room for two training snapshots, so that every model has one
+    to validate on, after the label delay and the horizon. The last cutoff is the midnight
+    after the last transaction.
     """
     if transactions.empty:
         return pd.DatetimeIndex([])
     first = transactions["timestamp"].min().floor("D")
     last = transactions["timestamp"].max().floor("D") + pd.Timedelta(days=1)
-    warmup = pd.Timedelta(days=config.label_delay_days + config.horizon_days + 1)
+    warmup = pd.Timedelta(
+        days=config.label_delay_days + config.horizon_days + config.snapshot_step_days + 1
+    )
     start = first + warmup
     if start > last:
         return pd.DatetimeIndex([last])

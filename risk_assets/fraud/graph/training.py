@@ -35,8 +35,10 @@ from risk_assets.fraud.graph.snapshot import (
 
 logger = logging.getLogger(__name__)
 
-# Epochs without a better validation score before training stops.
+# Epochs without a better validation score before training stops. A warm-started model
+# begins near a good solution, so it gets less patience.
 PATIENCE_EPOCHS = 40
+WARM_START_PATIENCE_EPOCHS = 15
 
 
 @dataclass
@@ -111,12 +113,11 @@ def training_snapshots(
         attach_targets(snapshot, prepared, config.horizon_days)
         snapshots.append(snapshot)
     if not snapshots:
-        earliest = cutoff - pd.Timedelta(
-            days=config.label_delay_days + config.horizon_days + config.lookback_days
-        )
+        latest = snapshot_cutoffs(cutoff, config)[0]
+        earliest = latest - pd.Timedelta(days=config.lookback_days)
         raise ValueError(
-            f"No transactions to train on for cutoff {cutoff}: training needs data between "
-            f"{earliest} and {cutoff} minus label_delay_days + horizon_days. "
+            f"No transactions to train on for cutoff {cutoff}: the latest training snapshot "
+            f"needs transactions between {earliest} and {latest}. "
             "Pass a later cutoff or more history."
         )
     return snapshots
@@ -160,11 +161,12 @@ def _train(
 ) -> TrainedGraphModel:
     started = time.perf_counter()
     torch.manual_seed(config.seed)
-    np.random.seed(config.seed)
 
     snapshots = training_snapshots(transactions, cutoff, config)
     n_positive = sum(
-        int(snapshot.data[nt].y.sum()) for snapshot in snapshots for nt in snapshot.node_ids
+        int(snapshot.data[node_type].y.sum())
+        for snapshot in snapshots
+        for node_type in snapshot.node_ids
     )
     if n_positive == 0:
         raise ValueError(
@@ -201,27 +203,11 @@ def _train(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
 
-    best_score, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
-    for epoch in range(1, config.epochs + 1):
-        model.train()
-        optimizer.zero_grad()
-        loss = sum(_snapshot_loss(model, snapshot) for snapshot in train)
-        loss.backward()
-        optimizer.step()
-        if validation is None:
-            continue
-        score = float(np.mean(list(evaluate_snapshot(model, validation).values()) or [0.0]))
-        if score > best_score:
-            best_score, best_epoch = score, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= PATIENCE_EPOCHS:
-            break
-    if validation is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+    patience = PATIENCE_EPOCHS if warm_start is None else WARM_START_PATIENCE_EPOCHS
+    best_epoch = _fit(model, optimizer, train, validation, config.epochs, patience)
 
     metrics: dict[str, float] = {
-        "best_epoch": float(best_epoch if validation is not None else config.epochs),
+        "best_epoch": float(best_epoch),
         "n_snapshots": float(len(snapshots)),
         "n_positive_targets": float(n_positive),
         "train_seconds": time.perf_counter() - started,
@@ -239,6 +225,42 @@ def _train(
         spec=model_spec(model, config.hidden_dim, config.n_layers),
         metrics=metrics,
     )
+
+
+def _fit(
+    model: HeteroGraphSAGE,
+    optimizer: torch.optim.Optimizer,
+    train: list[GraphSnapshot],
+    validation: GraphSnapshot | None,
+    max_epochs: int,
+    patience: int,
+) -> int:
+    """Run full-batch epochs and return the epoch whose weights the model ends with.
+
+    With a validation snapshot, the weights of the epoch with the best mean average
+    precision are restored, and training stops after ``patience`` epochs without progress.
+    """
+    best_score, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
+    for epoch in range(1, max_epochs + 1):
+        model.train()
+        optimizer.zero_grad()
+        loss = sum(_snapshot_loss(model, snapshot) for snapshot in train)
+        loss.backward()
+        optimizer.step()
+        if validation is None:
+            continue
+        per_type = evaluate_snapshot(model, validation)
+        score = float(np.mean(list(per_type.values()))) if per_type else 0.0
+        if score > best_score:
+            best_score, best_epoch = score, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        elif epoch - best_epoch >= patience:
+            break
+    model.eval()
+    if validation is None:
+        return max_epochs
+    model.load_state_dict(best_state)
+    return best_epoch
 
 
 def evaluate_snapshot(model: HeteroGraphSAGE, snapshot: GraphSnapshot) -> dict[str, float]:

@@ -124,6 +124,37 @@ def test_rings_without_known_fraud_use_scores_only(transactions, scores):
     ]
 
 
+def test_rings_genuine_payment_does_not_merge_cases(transactions, scores):
+    # C8 was defrauded at T8 and later paid genuinely at the ring terminal TR.
+    extra = pd.DataFrame(
+        [
+            transaction(20, 12, "C8", "T8", "D8", 60.0, fraud=1),
+            transaction(21, 11, "C8", "TR", "D8", 25.0),
+        ]
+    ).astype({"is_fraud": "Int64"})
+    extra_scores = pd.DataFrame(
+        {
+            "cutoff": CUTOFF,
+            "node_type": ["customer", "terminal"],
+            "node_id": ["C8", "T8"],
+            "risk_score": [0.1, 0.1],
+            "n_transactions": 1,
+            "n_known_frauds": 1,
+        }
+    )
+    rings = find_fraud_rings(
+        pd.concat([scores, extra_scores], ignore_index=True),
+        pd.concat([transactions, extra], ignore_index=True),
+        CONFIG,
+        min_size=2,
+    )
+
+    members = sorted(rings["members"].tolist())
+    assert len(members) == 3
+    assert ["customer:C8", "terminal:T8"] in members
+    assert ["customer:C1", "customer:C2", "customer:C3", "device:DR", "terminal:TR"] in members
+
+
 def test_rings_unknown_labels_are_not_evidence(transactions, scores):
     # C3's transaction is 3 days old, inside the 7-day label delay, so its label is unknown.
     transactions.loc[transactions["transaction_id"] == 3, "is_fraud"] = 1
