@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dagster as dg
+import mlflow
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
@@ -65,6 +66,18 @@ def test_graph_model_registered_with_state_dict(materialized):
     assert version.tags["dagster_run_id"] == result.run_id
     metadata = result.asset_materializations_for_node("fraud_graph_model")[0].metadata
     assert metadata["round_trip_max_score_change"].value == 0.0
+
+
+def test_registered_pyfunc_scores_nodes(materialized):
+    result, _, tracking_uri = materialized
+    mlflow.set_tracking_uri(tracking_uri)
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion")
+    transactions = result.output_for_node("transactions")
+    scores = model.predict(transactions)
+    stored = result.output_for_node("graph_risk_scores")
+    latest = stored.loc[stored["cutoff"] == stored["cutoff"].max()].reset_index(drop=True)
+    assert scores["node_id"].tolist() == latest["node_id"].tolist()
+    assert (scores["risk_score"] - latest["risk_score"]).abs().max() < 1e-6
 
 
 def test_graph_scores_are_point_in_time(materialized):

@@ -104,7 +104,7 @@ def test_rings_report_evidence(transactions, scores):
     assert ring["last_seen"] == CUTOFF - pd.Timedelta(days=2)
 
 
-def test_rings_keep_small_groups_when_min_size_allows(transactions, scores):
+def test_rings_min_size_two_keeps_pairs(transactions, scores):
     rings = find_fraud_rings(scores, transactions, CONFIG, min_size=2)
 
     assert sorted(rings["size"]) == [2, 5]
@@ -124,7 +124,7 @@ def test_rings_without_known_fraud_use_scores_only(transactions, scores):
     ]
 
 
-def test_rings_genuine_payment_does_not_merge_cases(transactions, scores):
+def test_rings_keep_fraud_cases_apart(transactions, scores):
     # C8 was defrauded at T8 and later paid genuinely at the ring terminal TR.
     extra = pd.DataFrame(
         [

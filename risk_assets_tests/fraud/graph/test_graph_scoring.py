@@ -17,7 +17,7 @@ def reference_scores(planted, planted_model):
     return score_nodes(planted_model, planted)
 
 
-def test_scores_ignore_labels_and_rows_after_cutoff(planted, small_config, reference_scores):
+def test_scores_ignore_data_after_cutoff(planted, small_config, reference_scores):
     changed = planted.copy()
     label_cutoff = CUTOFF - pd.Timedelta(days=small_config.label_delay_days)
     unknown = changed["timestamp"] >= label_cutoff
@@ -55,7 +55,7 @@ def test_scoring_before_training_cutoff_raises(planted, planted_model):
         score_nodes(planted_model, planted, CUTOFF - pd.Timedelta(days=1))
 
 
-def test_join_takes_latest_cutoff_at_or_before_transaction():
+def test_join_uses_latest_earlier_cutoff():
     first, second = pd.Timestamp("2025-02-01"), pd.Timestamp("2025-02-08")
     scores = pd.DataFrame(
         {
