@@ -10,19 +10,12 @@ resource "aws_db_subnet_group" "main" {
   subnet_ids = var.private_subnet_ids
 }
 
-resource "aws_db_parameter_group" "main" {
-  name   = "${var.name}-postgres16"
-  family = "postgres16"
-
-  parameter {
-    name  = "rds.force_ssl"
-    value = "1"
-  }
-}
-
 resource "aws_db_instance" "main" {
-  identifier     = var.name
-  engine         = "postgres"
+  identifier = var.name
+  engine     = "postgres"
+  # From major version 15 on, RDS for PostgreSQL sets rds.force_ssl to 1 in its default
+  # parameter group, so clients must use TLS (AWS RDS User Guide, "Updating applications
+  # to connect to PostgreSQL DB instances using new SSL/TLS certificates").
   engine_version = "16"
   instance_class = var.db_instance_class
 
@@ -37,7 +30,6 @@ resource "aws_db_instance" "main" {
 
   db_subnet_group_name   = aws_db_subnet_group.main.name
   vpc_security_group_ids = [aws_security_group.db.id]
-  parameter_group_name   = aws_db_parameter_group.main.name
   publicly_accessible    = false
   multi_az               = false
 

@@ -28,12 +28,38 @@ resource "aws_iam_role" "execution" {
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-resource "aws_iam_role_policy_attachment" "execution_managed" {
-  role       = aws_iam_role.execution.name
-  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-}
+# The actions of the AWS managed AmazonECSTaskExecutionRolePolicy, limited to this
+# repository and these log groups, plus reading the database secret.
+data "aws_iam_policy_document" "execution" {
+  # GetAuthorizationToken takes no resource-level conditions.
+  statement {
+    sid       = "LogInToEcr"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
 
-data "aws_iam_policy_document" "execution_secrets" {
+  statement {
+    sid = "PullImage"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+    resources = [aws_ecr_repository.app.arn]
+  }
+
+  statement {
+    sid = "WriteContainerLogs"
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+    ]
+    resources = concat(
+      [for group in aws_cloudwatch_log_group.service : "${group.arn}:*"],
+      ["${aws_cloudwatch_log_group.runs.arn}:*"],
+    )
+  }
+
   statement {
     sid       = "ReadDatabaseSecret"
     actions   = ["secretsmanager:GetSecretValue"]
@@ -41,10 +67,10 @@ data "aws_iam_policy_document" "execution_secrets" {
   }
 }
 
-resource "aws_iam_role_policy" "execution_secrets" {
-  name   = "read-database-secret"
+resource "aws_iam_role_policy" "execution" {
+  name   = "pull-image-write-logs-read-secret"
   role   = aws_iam_role.execution.id
-  policy = data.aws_iam_policy_document.execution_secrets.json
+  policy = data.aws_iam_policy_document.execution.json
 }
 
 # --- run role: code server and run tasks --------------------------------------------------
