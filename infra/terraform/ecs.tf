@@ -146,9 +146,10 @@ resource "aws_ecs_service" "dagster" {
   cluster         = aws_ecs_cluster.main.id
   task_definition = aws_ecs_task_definition.dagster[each.key].arn
   launch_type     = "FARGATE"
-  # More than one daemon would schedule every run twice.
-  desired_count = 1
+  desired_count   = 1
 
+  # Dagster runs one daemon per instance, so a daemon deployment stops the old task
+  # before it starts the new one.
   deployment_minimum_healthy_percent = each.key == "daemon" ? 0 : 100
   deployment_maximum_percent         = each.key == "daemon" ? 100 : 200
 

@@ -49,6 +49,7 @@ JOB_NAME = "risk_lifecycle_job"
 # Stand-ins for what ECS sets on the daemon in production, which Terraform defines as
 # `dagster_environment` in infra/terraform/ecs.tf. None of them is a real credential.
 DEPLOYMENT_ENV = {
+    "AWS_REGION": REGION,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
