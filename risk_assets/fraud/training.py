@@ -45,6 +45,9 @@ class XGBoostParams:
     base_score: float = 0.5
     validation_days: int = 2
     seed: int = 0
+    # One thread: tests and Dagster steps run side by side on 2 cores, and two
+    # threads per fit made fits many times slower there.
+    nthread: int = 1
     extra: dict = field(default_factory=dict)
 
     def booster_params(self) -> dict:
@@ -61,7 +64,7 @@ class XGBoostParams:
             "tree_method": self.tree_method,
             "base_score": self.base_score,
             "seed": self.seed,
-            "nthread": 2,
+            "nthread": self.nthread,
             **self.extra,
         }
 
