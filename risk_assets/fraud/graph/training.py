@@ -142,7 +142,7 @@ def train_graph_model(
 
     Returns:
         The fitted model. With two or more snapshots the most recent one is held out and
-        the epoch with the best validation average precision is kept.
+        the epoch with the lowest validation loss is kept.
 
     Raises:
         ValueError: If the history is too short, no snapshot contains a fraud, or
@@ -237,10 +237,13 @@ def _fit(
 ) -> int:
     """Run full-batch epochs and return the epoch whose weights the model ends with.
 
-    With a validation snapshot, the weights of the epoch with the best mean average
-    precision are restored, and training stops after ``patience`` epochs without progress.
+    With a validation snapshot, the weights of the epoch with the lowest validation loss
+    are restored, and training stops after ``patience`` epochs without a lower loss. The
+    loss is used rather than average precision because it changes smoothly from epoch to
+    epoch, while the average precision of a few hundred positives jumps, so an early lucky
+    epoch could end training.
     """
-    best_score, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
+    best_loss, best_epoch, best_state = float("inf"), 0, copy.deepcopy(model.state_dict())
     for epoch in range(1, max_epochs + 1):
         model.train()
         optimizer.zero_grad()
@@ -249,10 +252,11 @@ def _fit(
         optimizer.step()
         if validation is None:
             continue
-        per_type = evaluate_snapshot(model, validation)
-        score = float(np.mean(list(per_type.values()))) if per_type else 0.0
-        if score > best_score:
-            best_score, best_epoch = score, epoch
+        model.eval()
+        with torch.no_grad():
+            validation_loss = float(_snapshot_loss(model, validation))
+        if validation_loss < best_loss:
+            best_loss, best_epoch = validation_loss, epoch
             best_state = copy.deepcopy(model.state_dict())
         elif epoch - best_epoch >= patience:
             break
