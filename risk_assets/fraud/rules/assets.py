@@ -14,6 +14,9 @@ from risk_assets.metadata import markdown_table
 class RulesConfig(dg.Config):
     """Rule file and score thresholds used to decide scored transactions."""
 
+    # NOTE: rules_path is read from the local file system of the run worker, so on the
+    # aws profile the file must ship in the image. s3:// URIs are not supported.
+
     rules_path: str | None = Field(
         default=None,
         description="Local path of the YAML rule file. Unset uses the shipped default_rules.yaml.",
@@ -35,9 +38,14 @@ class RulesConfig(dg.Config):
 
         Raises:
             RuleFileError: If the rule file is unreadable or invalid.
-            ValueError: If the thresholds are out of order.
+            ValueError: If rules_path is an S3 URI or the thresholds are out of order.
         """
         path = self.rules_path or default_rules_path()
+        if str(path).startswith("s3://"):
+            raise ValueError(
+                f"rules_path {path!r} is an S3 URI, but rule files are read from local disk. "
+                "Ship the file with the code location and pass its local path."
+            )
         thresholds = DecisionThresholds(
             review=self.review_threshold,
             decline=self.decline_threshold,

@@ -12,6 +12,7 @@ import pytest
 from risk_assets.features.fraud_features import build_transaction_features
 from risk_assets.fraud.rules import default_rules_path, load_rules
 from risk_assets.fraud.rules.assets import (
+    RulesConfig,
     fraud_decisions,
     fraud_decisions_have_reason_codes,
     fraud_rule_backtest,
@@ -141,6 +142,13 @@ def test_invalid_rule_file_fails_run(tmp_path: Path):
     message = failure.step_failure_data.error.cause.message
     assert "broken.yaml, line 3" in message
     assert "unknown action 'block'" in message
+
+
+def test_rules_config_rejects_s3_path():
+    config = RulesConfig(rules_path="s3://bucket/rules.yaml")
+
+    with pytest.raises(ValueError, match="is an S3 URI"):
+        config.load()
 
 
 def test_reason_code_check_passes(tmp_path: Path):
