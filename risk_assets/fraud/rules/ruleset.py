@@ -25,8 +25,8 @@ class Action(StrEnum):
 _SEVERITY = {Action.APPROVE: 0, Action.STEP_UP: 1, Action.REVIEW: 2, Action.DECLINE: 3}
 ACTIONS_BY_SEVERITY = sorted(Action, key=lambda action: action.severity)
 
-# Reason codes of the score layer. Rule files may not use them, so that every reason
-# code on a decision points to exactly one source.
+# Reason codes of the score layer. Rule files may not use them, so a reason code
+# always tells whether the score or a rule produced it.
 SCORE_REASON_CODES = {
     Action.DECLINE: "SCORE_DECLINE",
     Action.REVIEW: "SCORE_REVIEW",
