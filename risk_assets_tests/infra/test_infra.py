@@ -7,6 +7,7 @@ terraform command (test_terraform_cli.py runs it), and the database bootstrap sc
 runs against the local PostgreSQL server.
 """
 
+import json
 import os
 import re
 import shutil
@@ -322,6 +323,60 @@ def test_ecs_launcher_starts_run_task(deployment_env, moto_endpoint, tmp_path):
     assert stored_run.tags["ecs/cluster"] == cluster_arn
     health = instance.run_launcher.check_run_worker_health(stored_run)
     assert health.status == WorkerStatus.RUNNING
+
+
+# --- infra/Dockerfile ---------------------------------------------------------------------
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions as (keyword, arguments), continuation lines joined."""
+    text = (INFRA / "Dockerfile").read_text()
+    logical = re.sub(r"\\\n", " ", text)
+    instructions = []
+    for line in logical.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        keyword, _, arguments = stripped.partition(" ")
+        instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def test_dockerfile_copies_existing_paths():
+    copies = [arguments for keyword, arguments in dockerfile_instructions() if keyword == "COPY"]
+    assert copies, "the Dockerfile copies nothing"
+    ignore = (INFRA / "Dockerfile.dockerignore").read_text().splitlines()
+    kept = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+
+    for arguments in copies:
+        *sources, _destination = arguments.split()
+        for source in sources:
+            assert (PROJECT_ROOT / source).exists(), f"COPY source {source} does not exist"
+            assert source.rstrip("/") in kept, f"Dockerfile.dockerignore excludes {source}"
+
+
+def test_dockerfile_installs_cpu_torch_first():
+    runs = [arguments for keyword, arguments in dockerfile_instructions() if keyword == "RUN"]
+    torch_step = next(i for i, run in enumerate(runs) if "torch==2.13.0" in run)
+    project_step = next(i for i, run in enumerate(runs) if "pip install ." in run)
+
+    assert torch_step < project_step
+    assert "--index-url https://download.pytorch.org/whl/cpu" in runs[torch_step]
+    assert "dagster-postgres==0.29.27" in runs[project_step]
+
+
+def test_dockerfile_runs_code_server_as_non_root():
+    instructions = dockerfile_instructions()
+    base = [arguments for keyword, arguments in instructions if keyword == "FROM"]
+    users = [arguments for keyword, arguments in instructions if keyword == "USER"]
+    command = json.loads(next(arguments for keyword, arguments in instructions if keyword == "CMD"))
+
+    assert base == ["python:3.11-slim"]
+    assert users, "the image runs as root"
+    assert users[-1].split(":")[0] not in ("0", "root")
+    assert command[:3] == ["dagster", "code-server", "start"]
+    assert command[command.index("-m") + 1] == "risk_assets.definitions"
+    assert command[command.index("-p") + 1] == "4000"
 
 
 # --- infra/workspace.yaml -----------------------------------------------------------------
