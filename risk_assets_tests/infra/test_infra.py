@@ -321,6 +321,8 @@ def test_ecs_launcher_starts_run_task(deployment_env, moto_endpoint, tmp_path):
     assert stored_run.status == DagsterRunStatus.STARTING
     assert stored_run.tags["ecs/task_arn"] == task["taskArn"]
     assert stored_run.tags["ecs/cluster"] == cluster_arn
+    # moto moves a task one lifecycle state further on every DescribeTasks call, so after
+    # the describe above and this one the task is STOPPING, which Dagster counts as running.
     health = instance.run_launcher.check_run_worker_health(stored_run)
     assert health.status == WorkerStatus.RUNNING
 
@@ -346,13 +348,15 @@ def test_dockerfile_copies_existing_paths():
     copies = [arguments for keyword, arguments in dockerfile_instructions() if keyword == "COPY"]
     assert copies, "the Dockerfile copies nothing"
     ignore = (INFRA / "Dockerfile.dockerignore").read_text().splitlines()
-    kept = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    included_paths = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
 
     for arguments in copies:
         *sources, _destination = arguments.split()
         for source in sources:
             assert (PROJECT_ROOT / source).exists(), f"COPY source {source} does not exist"
-            assert source.rstrip("/") in kept, f"Dockerfile.dockerignore excludes {source}"
+            assert source.rstrip("/") in included_paths, (
+                f"Dockerfile.dockerignore excludes {source}"
+            )
 
 
 def test_dockerfile_installs_cpu_torch_first():
