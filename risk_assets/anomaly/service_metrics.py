@@ -10,7 +10,7 @@ import pandas as pd
 
 from risk_assets.anomaly.lstm_autoencoder import LstmAutoEncoderDetector
 from risk_assets.anomaly.seasonal import SeasonalMadDetector
-from risk_assets.anomaly.streaming import MAD_TO_SIGMA, ValueNoveltyDetector
+from risk_assets.anomaly.streaming import ValueNoveltyDetector
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ class MetricDetectionSettings:
 
     Attributes:
         stl_threshold: Robust sigmas of the STL residual above which a point is flagged.
-        lstm_threshold: Robust sigmas of the LSTM reconstruction error (relative to its
-            training part) above which a point is flagged.
+        lstm_threshold: Flag a point when its LSTM reconstruction error is above this
+            multiple of the 99th percentile of the errors on the training part.
         use_lstm: Whether to train an LSTM autoencoder per series.
         lstm_window: LSTM window length in points.
         lstm_epochs: LSTM training epochs.
@@ -33,19 +33,12 @@ class MetricDetectionSettings:
     """
 
     stl_threshold: float = 5.0
-    lstm_threshold: float = 6.0
+    lstm_threshold: float = 2.0
     use_lstm: bool = True
     lstm_window: int = 16
     lstm_epochs: int = 10
     lstm_training_share: float = 0.5
     min_points: int = 64
-
-
-def _robust_z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    center = float(np.median(reference))
-    spread = MAD_TO_SIGMA * float(np.median(np.abs(reference - center)))
-    spread = spread if spread > 0 else (float(np.std(reference)) or 1.0)
-    return (values - center) / spread
 
 
 def score_metric_series(
@@ -54,8 +47,9 @@ def score_metric_series(
     """Score one metric series with every detector.
 
     Returns:
-        One row per point: ``stl_score``, ``novelty_score``, ``lstm_score`` (NaN when
-        the LSTM is off or the series is short), the flags ``stl_flag`` and ``lstm_flag``,
+        One row per point: ``stl_score``, ``novelty_score``, ``lstm_score`` (the error
+        as a multiple of the training errors' 99th percentile, NaN when the LSTM is off
+        or the series is short), the flags ``stl_flag`` and ``lstm_flag``,
         and ``is_anomaly`` (either flag).
     """
     series = np.asarray(values, dtype=float)
@@ -75,11 +69,10 @@ def score_metric_series(
         detector = LstmAutoEncoderDetector(window=settings.lstm_window, epochs=settings.lstm_epochs)
         detector.fit(series[:training_points])
         errors = detector.score(series)
-        reference = errors[settings.lstm_window - 1 : training_points]
-        lstm_z = _robust_z(errors, reference)
-        lstm_z[: settings.lstm_window - 1] = 0.0
-        frame["lstm_score"] = lstm_z
-        frame["lstm_flag"] = lstm_z > settings.lstm_threshold
+        reference = np.quantile(errors[settings.lstm_window - 1 : training_points], 0.99)
+        lstm_score = errors / reference if reference > 0 else errors
+        frame["lstm_score"] = lstm_score
+        frame["lstm_flag"] = lstm_score > settings.lstm_threshold
     frame["is_anomaly"] = frame["stl_flag"] | frame["lstm_flag"]
     return frame
 

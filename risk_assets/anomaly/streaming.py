@@ -6,8 +6,9 @@ is what streaming use needs and what the Numenta Anomaly Benchmark (NAB) expects
 Two detectors share one post-processing step:
 
 - :class:`ValueNoveltyDetector` scores a point by its distance to the nearest value seen
-  before it, in units of the value range of the warm-up part. A point is anomalous when
-  the series reaches a level it has never visited.
+  before it (and the same for a trailing mean), in units of the value range of the
+  warm-up part. A point is anomalous when the series reaches a level it has never
+  visited.
 - :class:`RobustDeviationDetector` scores a point by robust z-scores (median and MAD of
   a trailing window) of its level, first difference and optional seasonal difference,
   and turns them into a causal percentile surprise against the file's own history.
@@ -94,30 +95,56 @@ def nearest_seen_distance(values: np.ndarray, min_history: int = 10) -> np.ndarr
 class ValueNoveltyDetector:
     """Causal detector of values the series has never come close to before.
 
-    The score is the distance to the nearest earlier value divided by the value range of
-    the warm-up part, followed by repeat suppression.
+    The raw score is the distance to the nearest earlier value plus ``smoothed_weight``
+    times the same distance for the trailing mean of the last ``smoothing_window``
+    points, both divided by the value range of the warm-up part. The mean term catches
+    shifts that stay inside the range of single values. Repeat suppression follows.
 
     Args:
         suppression: Look-back of :func:`suppress_repeats`, in points.
+        smoothing_window: Trailing-mean length in points, or 0 for no mean term.
+        smoothed_weight: Weight of the mean term.
         min_history: Points seen before the first non-zero score.
     """
 
     name = "value_novelty"
 
-    def __init__(self, suppression: int = 100, min_history: int = 10) -> None:
+    def __init__(
+        self,
+        suppression: int = 100,
+        smoothing_window: int = 40,
+        smoothed_weight: float = 2.0,
+        min_history: int = 10,
+    ) -> None:
+        if smoothing_window < 0 or smoothed_weight < 0:
+            raise ValueError(
+                f"smoothing_window ({smoothing_window}) and smoothed_weight "
+                f"({smoothed_weight}) must be >= 0."
+            )
         self.suppression = suppression
+        self.smoothing_window = smoothing_window
+        self.smoothed_weight = smoothed_weight
         self.min_history = min_history
 
-    def score(self, values: np.ndarray) -> np.ndarray:
-        """Return a non-negative causal anomaly score per point."""
+    def components(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return the scaled novelty of the values and of their trailing mean."""
         series = _validate_series(values)
         warmup = series[: warmup_length(len(series))]
         value_range = float(warmup.max() - warmup.min())
         if value_range <= 0:
             # A constant warm-up has no range; its level is the next best scale.
             value_range = float(abs(warmup.mean())) or 1.0
-        distances = nearest_seen_distance(series, self.min_history) / value_range
-        return suppress_repeats(distances, self.suppression)
+        value_term = nearest_seen_distance(series, self.min_history) / value_range
+        if self.smoothing_window == 0:
+            return value_term, np.zeros(len(series))
+        mean = pd.Series(series).rolling(self.smoothing_window, min_periods=1).mean()
+        mean_term = nearest_seen_distance(mean.to_numpy(), self.min_history) / value_range
+        return value_term, mean_term
+
+    def score(self, values: np.ndarray) -> np.ndarray:
+        """Return a non-negative causal anomaly score per point."""
+        value_term, mean_term = self.components(values)
+        return suppress_repeats(value_term + self.smoothed_weight * mean_term, self.suppression)
 
 
 def trailing_robust_z(series: pd.Series, window: int, min_periods: int) -> np.ndarray:
