@@ -27,11 +27,13 @@ from risk_assets.sources_config import raw_data_from_environment
 SUMMARY_KEYS = {
     "fraud_model_evaluation": ("auc_roc", "average_precision", "card_precision_at_100"),
     "fraud_model": ("model_version", "best_rounds"),
-    "churn_model_evaluation": ("c_index", "selected_model"),
-    "transaction_outlier_scores": ("roc_auc", "average_precision", "alert_rate"),
+    "fraud_decisions": ("decisions_approve", "decisions_review", "decisions_decline"),
+    "fraud_rings": ("dagster/row_count", "largest_ring_size", "total_amount"),
+    "transaction_outlier_scores": ("roc_auc_ensemble", "alert_rate"),
+    "churn_model_evaluation": ("c_index",),
+    "churn_crm_export": ("customers_to_call", "total_value_at_risk"),
+    "service_metric_anomalies": ("anomalous_points",),
     "incident_reports": ("top1_accuracy", "top3_accuracy", "incidents"),
-    "fraud_rings": ("rings", "ring_members"),
-    "fraud_decisions": ("decline", "review", "approve"),
 }
 
 
