@@ -4,6 +4,9 @@ The logic lives in ``transactions.py`` and ``service_metrics.py``; these definit
 configuration, logging and metadata.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dagster as dg
 import pandas as pd
 import torch
@@ -49,6 +52,21 @@ class ServiceMetricAnomalyConfig(dg.Config):
     lstm_epochs: int = Field(default=10, description="LSTM training epochs per series.")
 
 
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch on one thread, restoring the previous setting afterwards.
+
+    The networks here are small, so one thread is faster than two competing ones: on a
+    loaded 2-core machine one LSTM series took 3 s with one thread and 83 s with two.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 @dg.asset(
     group_name=GROUP,
     kinds={"pandas", "parquet", "pyod"},
@@ -65,16 +83,17 @@ def transaction_outlier_scores(
     absent = sorted(set(FEATURE_COLUMNS) - set(columns))
     if absent:
         context.log.warning(f"transaction_features lacks feature columns {absent}")
-    result = score_transactions(
-        transaction_features,
-        columns,
-        alert_rate=config.alert_rate,
-        policy_kind=config.policy,
-        normalization=config.normalization,
-        max_training_rows=config.max_training_rows,
-        autoencoder_epochs=config.autoencoder_epochs,
-        random_state=config.random_state,
-    )
+    with one_torch_thread():
+        result = score_transactions(
+            transaction_features,
+            columns,
+            alert_rate=config.alert_rate,
+            policy_kind=config.policy,
+            normalization=config.normalization,
+            max_training_rows=config.max_training_rows,
+            autoencoder_epochs=config.autoencoder_epochs,
+            random_state=config.random_state,
+        )
     summary = result.summary
     context.log.info(
         f"Scored {summary['rows']} transactions, {summary['alerts']} alerts "
@@ -126,14 +145,8 @@ def service_metric_anomalies(
         use_lstm=config.use_lstm,
         lstm_epochs=config.lstm_epochs,
     )
-    # The LSTM is tiny, so one thread is faster than two competing ones: on a loaded
-    # 2-core machine, one series took 3 s with one thread and 83 s with two.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         table = detect_metric_anomalies(service_metrics, settings)
-    finally:
-        torch.set_num_threads(threads)
     per_series = (
         table.groupby(["service", "metric"])
         .agg(points=("value", "size"), anomalies=("is_anomaly", "sum"))
