@@ -81,21 +81,13 @@ resource "aws_iam_role" "run" {
 }
 
 data "aws_iam_policy_document" "run" {
+  # ListBucket covers the whole bucket, with no prefix condition. S3 returns 404 NoSuchKey
+  # for a missing object only to callers allowed to list the bucket (403 to others), and
+  # the storage resource turns NoSuchKey into "materialize it first".
   statement {
-    sid     = "ListOwnPrefixes"
-    actions = ["s3:ListBucket"]
-    resources = [
-      aws_s3_bucket.data.arn,
-    ]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values = [
-        "${var.s3_prefix}/*",
-        "${local.compute_log_prefix}/*",
-      ]
-    }
+    sid       = "ListBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data.arn]
   }
 
   statement {
@@ -200,16 +192,11 @@ data "aws_iam_policy_document" "dagster" {
     resources = ["${aws_cloudwatch_log_group.runs.arn}:*"]
   }
 
+  # The whole bucket, so a missing compute log file is a 404 rather than a 403.
   statement {
-    sid       = "ListComputeLogs"
+    sid       = "ListBucket"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.data.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.compute_log_prefix}/*"]
-    }
   }
 
   statement {
@@ -236,16 +223,11 @@ resource "aws_iam_role" "mlflow" {
 }
 
 data "aws_iam_policy_document" "mlflow" {
+  # The whole bucket, so a missing artifact is a 404 rather than a 403.
   statement {
-    sid       = "ListArtifacts"
+    sid       = "ListBucket"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.data.arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${local.mlflow_artifact_prefix}/*"]
-    }
   }
 
   statement {
