@@ -125,7 +125,11 @@ class _RuleFileParser:
             self.known_fields = available_fields(list(known_fields))
 
     def parse(self) -> RuleSet:
-        loader = yaml.SafeLoader(self.text)
+        try:
+            # The reader checks the whole text for control characters up front.
+            loader = yaml.SafeLoader(self.text)
+        except yaml.reader.ReaderError as error:
+            raise self._reader_error(error) from error
         try:
             root = self._compose(loader)
             if root is None:
@@ -144,8 +148,16 @@ class _RuleFileParser:
             problem = error.problem or str(error)
             raise RuleFileError(self.source, line, f"malformed YAML: {problem}.") from error
         except yaml.reader.ReaderError as error:
-            line = self.text.count("\n", 0, error.position) + 1
-            raise RuleFileError(self.source, line, f"unreadable character: {error}.") from error
+            raise self._reader_error(error) from error
+
+    def _reader_error(self, error: yaml.reader.ReaderError) -> RuleFileError:
+        line = self.text.count("\n", 0, error.position) + 1
+        return RuleFileError(
+            self.source,
+            line,
+            f"unreadable character {chr(error.character)!r} (code {error.character:#x}). "
+            "Remove control characters from the file.",
+        )
 
     def _fail(self, node: Node, problem: str) -> RuleFileError:
         return RuleFileError(self.source, node.start_mark.line + 1, problem)

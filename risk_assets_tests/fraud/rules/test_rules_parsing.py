@@ -289,6 +289,18 @@ BAD_FILES = [
     pytest.param("rule:\n  - name: a\n", 1, "unknown top-level key 'rule'", id="misspelt-rules"),
     pytest.param("rules: {name: a}\n", 1, "must be a list of rules", id="rules-not-list"),
     pytest.param("# only a comment\n", 1, "the file is empty", id="empty-file"),
+    pytest.param(
+        "rules:\n  - name: a\n    layer: soft\x07\n",
+        3,
+        "unreadable character '\\x07' (code 0x7)",
+        id="control-character",
+    ),
+    pytest.param(
+        "rules:\n  - name: a\n    when: *undefined\n",
+        3,
+        "malformed YAML: found undefined alias 'undefined'",
+        id="undefined-alias",
+    ),
 ]
 
 
