@@ -56,7 +56,8 @@ _COMPARE: dict[Operator, Callable[[object, object], object]] = {
     Operator.GE: operator.ge,
 }
 
-Literal = bool | int | float | str
+# Literal value of a rule condition, as YAML parsed it.
+ScalarValue = bool | int | float | str
 
 
 def is_number(value: object) -> bool:
@@ -70,7 +71,7 @@ class Comparison:
 
     field: str
     op: Operator
-    value: Literal
+    value: ScalarValue
     line: int | None = None
 
     def evaluate(self, fields: FieldValues) -> np.ndarray:
