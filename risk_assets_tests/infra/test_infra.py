@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ REGION = "us-east-1"
 IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/risk-assets:test"
 PG_SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-test:password::"
 JOB_NAME = "risk_lifecycle_job"
+DEFINITIONS_MODULE = "risk_assets.definitions"
 
 # Stand-ins for what ECS sets on the daemon in production, which Terraform defines as
 # `dagster_environment` in infra/terraform/ecs.tf. None of them is a real credential.
@@ -250,7 +252,22 @@ def register_expected_run_task_definition(ecs, family: str, env: dict[str, str])
     )
 
 
-def test_ecs_launcher_starts_run_task(deployment_env, moto_endpoint, tmp_path):
+@pytest.fixture
+def isolated_definitions_module() -> Iterator[None]:
+    """Forget risk_assets.definitions after the test if the test imported it first.
+
+    The module builds its resources from the environment when it is imported, so a copy
+    imported under this test's aws profile must not be reused by later tests.
+    """
+    already_imported = DEFINITIONS_MODULE in sys.modules
+    yield
+    if not already_imported:
+        sys.modules.pop(DEFINITIONS_MODULE, None)
+
+
+def test_ecs_launcher_starts_run_task(
+    deployment_env, moto_endpoint, isolated_definitions_module, tmp_path
+):
     ec2 = boto3.client("ec2")
     ecs = boto3.client("ecs")
     subnet_id, group_id = ecs_network(ec2)
@@ -269,7 +286,7 @@ def test_ecs_launcher_starts_run_task(deployment_env, moto_endpoint, tmp_path):
         },
     )
     origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name="risk_assets.definitions"),
+        LoadableTargetOrigin(module_name=DEFINITIONS_MODULE),
         container_image=IMAGE,
         location_name="risk_assets",
     )
@@ -279,10 +296,9 @@ def test_ecs_launcher_starts_run_task(deployment_env, moto_endpoint, tmp_path):
         assert location.container_image == IMAGE
         repository = location.get_repository("__repository__")
         remote_job = repository.get_full_job(JOB_NAME)
-        from risk_assets.definitions import defs
-
+        job_def = sys.modules[DEFINITIONS_MODULE].defs.resolve_job_def(JOB_NAME)
         run = instance.create_run_for_job(
-            defs.resolve_job_def(JOB_NAME),
+            job_def,
             remote_job_origin=remote_job.get_remote_origin(),
             job_code_origin=remote_job.get_python_origin(),
         )
