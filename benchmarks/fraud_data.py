@@ -30,13 +30,13 @@ def load_handbook(path: Path) -> pd.DataFrame:
     return result.accepted
 
 
-def simulator_transactions() -> tuple[pd.DataFrame, TimeSplit]:
-    """Return the default simulated transactions (seed 7) and their split.
+def simulator_transactions(seed: int = 7) -> tuple[pd.DataFrame, TimeSplit]:
+    """Return the simulated transactions of the default world with ``seed``, and a split.
 
     The split trains on 21 days, leaves a 7-day label delay and tests on the last 14
     days, so that each fraud scenario has examples in both windows.
     """
-    transactions = simulate(SimulationConfig()).transactions
+    transactions = simulate(SimulationConfig(seed=seed)).transactions
     split = TimeSplit.ending_at(
         transactions["timestamp"].max(), train_days=21, delay_days=7, test_days=14
     )

@@ -102,6 +102,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-handbook", action="store_true", help="Run only the simulator (ignores --data)."
     )
+    parser.add_argument(
+        "--simulator-seed", type=int, default=7, help="Seed of the simulated world (default 7)."
+    )
     return parser.parse_args(argv)
 
 
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     datasets: dict[str, dict[str, object]] = {}
 
     if not args.skip_simulator:
-        transactions, split = simulator_transactions()
+        transactions, split = simulator_transactions(args.simulator_seed)
         datasets["simulator"] = run_dataset("simulator", transactions, split, config, params)
 
     if not args.skip_handbook:
@@ -185,6 +188,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             "benchmark": "fraud_hybrid",
             "hardware": "2-core CPU, no GPU",
             "config": {
+                "simulator_seed": args.simulator_seed,
                 "detectors": list(config.detectors),
                 "supervised_weight": config.supervised_weight,
                 "blend_method": config.blend_method,
