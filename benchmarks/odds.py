@@ -1,10 +1,10 @@
 """Benchmark the tabular outlier detectors on the 17 ODDS sets that PyOD ships.
 
-Protocol, as in PyOD's own benchmark: for each seed, a 60 % / 40 % split, features
-standardized with the training part's mean and standard deviation, every detector fitted
-on the training part, and ROC AUC computed on the test part. Figures are means over the
-seeds. The ensemble variants combine the same fitted members, so they differ only in how
-member scores are normalized.
+Protocol, as in PyOD's own benchmark: each seed draws a 60 % / 40 % split. Features are
+standardized with the training part's mean and standard deviation, every detector is
+fitted on the training part, and ROC AUC is computed on the test part. Figures are means
+over the seeds. The ensemble variants combine the same fitted members, so they differ
+only in how member scores are normalized.
 
 Usage:
     python benchmarks/odds.py --data PATH_TO_ODDS_FOLDER [--seeds 5] [--out FILE]

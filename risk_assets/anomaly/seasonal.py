@@ -72,7 +72,7 @@ class SeasonalMadDetector:
         series = np.asarray(values, dtype=float)
         period = self.period or detect_daily_period(timestamps, series)
         if period is None or len(series) < 2 * period:
-            # No usable cycle: a rolling median stands in for the trend.
+            # No usable cycle: a centered rolling median replaces the trend.
             window = max(3, min(len(series) // 10, 101))
             trend = pd.Series(series).rolling(window, center=True, min_periods=1).median()
             return series - trend.to_numpy()
