@@ -164,8 +164,8 @@ def run_handbook(path: Path, cutoffs: list[pd.Timestamp], seeds: list[int]) -> d
             gnn_auc.append(auc)
             print(
                 f"  {cutoff.date()} seed {seed}: GNN AP {ap:.4f} AUC {auc:.4f} "
-                f"({time.perf_counter() - tick:.0f} s, best epoch "
-                f"{trained.metrics['best_epoch']:.0f})"
+                f"({time.perf_counter() - tick:.0f} s, "
+                f"{trained.metrics['epochs']:.0f} epochs)"
             )
         row.update(_seed_summary("gnn", gnn_ap, gnn_auc))
         print(f"handbook {row}")

@@ -33,7 +33,7 @@ class FraudGraphModelConfig(dg.Config):
         horizon_days: Days after a cutoff in which fraud participation is the target.
         n_snapshots: Past cutoffs used as training graphs; the latest one validates.
         hidden_dim: Width of the hidden layers.
-        epochs: Maximum training epochs.
+        epochs: Training epochs.
         seed: Seed for torch.
     """
 
@@ -43,7 +43,7 @@ class FraudGraphModelConfig(dg.Config):
     horizon_days: int = 7
     n_snapshots: int = 3
     hidden_dim: int = 32
-    epochs: int = 300
+    epochs: int = 250
     seed: int = 0
 
     def graph_config(self) -> GraphModelConfig:
@@ -77,11 +77,13 @@ class FraudRingsConfig(dg.Config):
         min_score: Graph risk score at or above which an entity is high risk.
         include_known_fraud: Whether entities with a fraud already known are high risk.
         min_size: Smallest number of linked entities that forms a ring.
+        min_customers: Smallest number of customers in a ring.
     """
 
     min_score: float = 0.5
     include_known_fraud: bool = True
     min_size: int = 3
+    min_customers: int = 2
 
 
 def default_cutoff(transactions: pd.DataFrame) -> pd.Timestamp:
@@ -228,6 +230,7 @@ def fraud_rings(
         min_score=config.min_score,
         include_known_fraud=config.include_known_fraud,
         min_size=config.min_size,
+        min_customers=config.min_customers,
     )
     context.log.info(f"found {len(rings)} fraud rings")
     preview = rings[["ring_id", "size", "n_customers", "n_terminals", "n_devices"]].head(10)

@@ -35,7 +35,8 @@ class GraphModelConfig:
         hidden_dim: Width of the GNN hidden layers.
         n_layers: Number of message-passing layers.
         dropout: Dropout probability between layers.
-        epochs: Maximum number of full-batch training epochs.
+        epochs: Number of full-batch training epochs.
+        warm_start_epochs: Number of epochs when training starts from an earlier model.
         learning_rate: Adam learning rate.
         weight_decay: Adam weight decay (L2 penalty).
         seed: Seed for torch, so training is repeatable on one machine.
@@ -53,7 +54,8 @@ class GraphModelConfig:
     hidden_dim: int = 32
     n_layers: int = 2
     dropout: float = 0.2
-    epochs: int = 300
+    epochs: int = 250
+    warm_start_epochs: int = 60
     learning_rate: float = 0.01
     weight_decay: float = 1e-4
     seed: int = 0
@@ -69,7 +71,7 @@ class GraphModelConfig:
                 f"label_delay_days must be >= 0, got {self.label_delay_days}; "
                 "pass 0 when labels are known immediately."
             )
-        for name in ("hidden_dim", "n_layers", "epochs", "torch_threads"):
+        for name in ("hidden_dim", "n_layers", "epochs", "warm_start_epochs", "torch_threads"):
             value = getattr(self, name)
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}; pass a positive int.")

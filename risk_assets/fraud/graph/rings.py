@@ -41,6 +41,7 @@ def find_fraud_rings(
     min_score: float = 0.5,
     include_known_fraud: bool = True,
     min_size: int = 3,
+    min_customers: int = 2,
 ) -> pd.DataFrame:
     """Group high-risk entities that are linked by transactions into rings.
 
@@ -50,7 +51,9 @@ def find_fraud_rings(
     cutoff (customer to terminal, customer to device) when that transaction is a known fraud
     or both entities score at least ``min_score``. A genuine payment between two entities
     flagged only for past frauds does not link them, which keeps unrelated fraud cases apart.
-    Each connected group of at least ``min_size`` entities is a ring.
+    Each connected group of at least ``min_size`` entities and ``min_customers`` customers
+    is a ring. The customer minimum drops a single taken-over account that spent at many
+    terminals, which is account takeover rather than a ring.
 
     Args:
         scores: Node scores from ``score_nodes``. With several cutoffs, only the latest
@@ -62,6 +65,7 @@ def find_fraud_rings(
         include_known_fraud: Whether entities with a known fraud are high risk whatever
             their score.
         min_size: Smallest number of entities that counts as a ring (at least 2).
+        min_customers: Smallest number of customers in a ring (at least 1).
 
     Returns:
         One row per ring with the columns in ``RING_COLUMNS``, largest total amount first.
@@ -69,13 +73,15 @@ def find_fraud_rings(
         list the ring's terminals and devices used by two or more of its customers.
 
     Raises:
-        ValueError: If ``min_score`` or ``min_size`` is out of range or ``scores`` lacks
-            columns.
+        ValueError: If ``min_score``, ``min_size`` or ``min_customers`` is out of range, or
+            ``scores`` lacks columns.
     """
     if not 0.0 <= min_score <= 1.0:
         raise ValueError(f"min_score must be in [0, 1], got {min_score}.")
     if min_size < 2:
         raise ValueError(f"min_size must be at least 2, got {min_size}; a ring links entities.")
+    if min_customers < 1:
+        raise ValueError(f"min_customers must be at least 1, got {min_customers}.")
     needed = ["cutoff", "node_type", "node_id", "risk_score", "n_known_frauds"]
     missing = [column for column in needed if column not in scores.columns]
     if missing:
@@ -117,7 +123,8 @@ def find_fraud_rings(
 
     rings = []
     for component in nx.connected_components(graph):
-        if len(component) < min_size:
+        n_customers = sum(member.startswith("customer:") for member in component)
+        if len(component) < min_size or n_customers < min_customers:
             continue
         rings.append(_describe_ring(component, edges, node_score, cutoff))
     if not rings:

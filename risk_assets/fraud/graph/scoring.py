@@ -99,7 +99,7 @@ def score_nodes_over_time(
     """Train a model at each cutoff and score the nodes there, with no look-ahead.
 
     Each model starts from the weights of the model at the previous cutoff, which saw only
-    older labels, so later trainings converge in fewer epochs. A cutoff without enough
+    older labels, so later trainings run ``warm_start_epochs`` only. A cutoff without enough
     history or without a known fraud is skipped with a warning, so early cutoffs of a short
     table give no scores instead of failing the whole run.
 

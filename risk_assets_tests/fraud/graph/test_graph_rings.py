@@ -105,11 +105,18 @@ def test_rings_report_evidence(transactions, scores):
 
 
 def test_rings_min_size_two_keeps_pairs(transactions, scores):
-    rings = find_fraud_rings(scores, transactions, CONFIG, min_size=2)
+    rings = find_fraud_rings(scores, transactions, CONFIG, min_size=2, min_customers=1)
 
     assert sorted(rings["size"]) == [2, 5]
     pair = rings.loc[rings["size"] == 2].iloc[0]
     assert pair["members"] == ["customer:C6", "terminal:T6"]
+
+
+def test_rings_need_min_customers(transactions, scores):
+    rings = find_fraud_rings(scores, transactions, CONFIG, min_size=2, min_customers=2)
+
+    assert rings["size"].tolist() == [5]
+    assert rings.iloc[0]["n_customers"] == 3
 
 
 def test_rings_without_known_fraud_use_scores_only(transactions, scores):
@@ -147,6 +154,7 @@ def test_rings_keep_fraud_cases_apart(transactions, scores):
         pd.concat([transactions, extra], ignore_index=True),
         CONFIG,
         min_size=2,
+        min_customers=1,
     )
 
     members = sorted(rings["members"].tolist())
@@ -171,7 +179,11 @@ def test_rings_empty_when_nothing_is_risky(transactions, scores):
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
-    [({"min_score": 1.5}, "min_score must be in"), ({"min_size": 1}, "min_size must be")],
+    [
+        ({"min_score": 1.5}, "min_score must be in"),
+        ({"min_size": 1}, "min_size must be"),
+        ({"min_customers": 0}, "min_customers must be"),
+    ],
 )
 def test_rings_reject_invalid_thresholds(transactions, scores, arguments, message):
     with pytest.raises(ValueError, match=message):
