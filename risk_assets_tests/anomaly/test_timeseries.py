@@ -76,7 +76,7 @@ def test_nearest_seen_distance_by_hand():
 
 def test_percentile_surprise_of_new_maximum():
     surprise = causal_percentile_surprise(np.array([1.0, 2.0, 3.0, 0.5]), min_history=3)
-    # Three earlier scores, none at or above 0.5? No: all three are above, so -log(4/4).
+    # All three earlier scores are at or above 0.5, so the surprise is -log(4 / 4).
     assert surprise[3] == pytest.approx(0.0)
     top = causal_percentile_surprise(np.array([1.0, 2.0, 3.0, 9.0]), min_history=3)
     assert top[3] == pytest.approx(np.log(4.0))
