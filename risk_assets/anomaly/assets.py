@@ -44,9 +44,9 @@ class ServiceMetricAnomalyConfig(dg.Config):
 
     stl_threshold: float = Field(default=5.0, description="Flag STL residuals above this, sigmas.")
     lstm_threshold: float = Field(
-        default=2.0,
-        description="Flag LSTM reconstruction errors above this multiple of the 99th "
-        "percentile of the training errors.",
+        default=5.0,
+        description="Flag LSTM reconstruction errors above this multiple of the median "
+        "training error.",
     )
     use_lstm: bool = Field(default=True, description="Train an LSTM autoencoder per series.")
     lstm_epochs: int = Field(default=10, description="LSTM training epochs per series.")
