@@ -74,7 +74,12 @@ def domain_definitions(raw_data: RawDataResource) -> list[dg.Definitions]:
 
     The daily monitoring partitions follow the simulated feed's calendar.
     """
-    monitoring = MonitoringSetup(start_date=raw_data.start_date, n_days=raw_data.n_days)
+    scoring_start_day = min(MonitoringSetup.scoring_start_day, raw_data.n_days // 2)
+    monitoring = MonitoringSetup(
+        start_date=raw_data.start_date,
+        n_days=raw_data.n_days,
+        scoring_start_day=scoring_start_day,
+    )
     return [
         core_definitions(),
         fraud_rules_defs.defs,

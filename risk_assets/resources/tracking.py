@@ -45,6 +45,7 @@ def build_mlflow_resource(
         description="dagster-mlflow run tracking: one MLflow run per Dagster run.",
     )
     def mlflow_run_tracking(init_context):
+        _end_leftover_runs()
         if artifact_location:
             client = MlflowClient(tracking_uri)
             if client.get_experiment_by_name(experiment_name) is None:
@@ -60,6 +61,22 @@ def build_mlflow_resource(
             "env": {"MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri},
         }
     )
+
+
+def _end_leftover_runs() -> None:
+    """End MLflow runs that earlier Dagster runs in this process left active.
+
+    MLflow keeps the active run in process-global state. When an in-process Dagster run
+    did not end its MLflow run (no ``end_mlflow_on_run_finished`` hook), the next run's
+    tracking would log into that stale run, possibly on another tracking store.
+    """
+    while mlflow.active_run() is not None:
+        stale = mlflow.active_run().info.run_id
+        try:
+            mlflow.end_run()
+        except mlflow.exceptions.MlflowException as error:
+            # end_run pops the run before it marks it finished, so the loop advances.
+            logger.warning("could not mark stale MLflow run %s finished: %s", stale, error)
 
 
 @dataclass(frozen=True)
