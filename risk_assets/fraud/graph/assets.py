@@ -31,7 +31,8 @@ class FraudGraphModelConfig(dg.Config):
         label_delay_days: Days after a transaction before its fraud label is known.
         lookback_days: Days of transactions before a cutoff that form the graph.
         horizon_days: Days after a cutoff in which fraud participation is the target.
-        n_snapshots: Past cutoffs used as training graphs; the latest one validates.
+        n_snapshots: Past cutoffs used as training graphs. The latest one is held out for
+            the validation metrics.
         hidden_dim: Width of the hidden layers.
         epochs: Training epochs.
         seed: Seed for torch.

@@ -30,7 +30,7 @@ class GraphModelConfig:
         lookback_days: Days of transactions before a cutoff that form the graph.
         horizon_days: Days after a cutoff in which a node's fraud is the training target.
         n_snapshots: Number of past cutoffs used as training graphs. The most recent one
-            is kept for validation (epoch selection) when there are two or more.
+            is held out for validation metrics when there are two or more.
         snapshot_step_days: Days between consecutive training cutoffs.
         hidden_dim: Width of the GNN hidden layers.
         n_layers: Number of message-passing layers.

@@ -130,9 +130,9 @@ def weekly_cutoffs(
 ) -> pd.DatetimeIndex:
     """Return midnight cutoffs every ``step_days`` from the first trainable day onwards.
 
-    The first cutoff leaves room for two training snapshots, so that every model has one
-    to validate on, after the label delay and the horizon. The last cutoff is the midnight
-    after the last transaction.
+    The first cutoff leaves room, after the label delay and the horizon, for two training
+    snapshots: one to train on and one held out for validation metrics. The last cutoff is
+    the midnight after the last transaction.
     """
     if transactions.empty:
         return pd.DatetimeIndex([])

@@ -44,7 +44,8 @@ class TrainedGraphModel:
         config: Settings it was trained with.
         cutoff: Training cutoff; no transaction at or after it was seen.
         spec: Constructor arguments (see ``model_spec``), JSON-able.
-        metrics: Training summary: validation AP per node type, best epoch, sizes, seconds.
+        metrics: Training summary: validation loss and AP per node type, epochs, node
+            counts and seconds.
     """
 
     model: HeteroGraphSAGE
