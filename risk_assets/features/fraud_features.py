@@ -30,6 +30,9 @@ class FeatureWindows:
         device_days: Windows of the device's fraud history.
         label_delay_days: Days after a transaction before its label is known.
         sequence_length: Number of previous transactions in the sequence summary.
+        baseline_days: Window of the customer's baseline spending.
+        baseline_lag_days: How far back the baseline window ends, so that spending of a
+            recently compromised account does not inflate its own baseline.
     """
 
     customer_days: tuple[int, ...] = (1, 7, 30)
@@ -37,6 +40,8 @@ class FeatureWindows:
     device_days: tuple[int, ...] = (30,)
     label_delay_days: int = 7
     sequence_length: int = 5
+    baseline_days: int = 30
+    baseline_lag_days: int = 14
 
 
 WINDOWS = FeatureWindows()
@@ -59,7 +64,10 @@ def feature_columns(windows: FeatureWindows = WINDOWS) -> list[str]:
     for days in windows.customer_days:
         names += [f"customer_tx_count_{days}d", f"customer_avg_amount_{days}d"]
     longest = max(windows.customer_days)
+    shortest = min(windows.customer_days[1:] or windows.customer_days)
     names += [
+        f"amount_ratio_{shortest}d",
+        "amount_ratio_baseline",
         f"amount_ratio_{longest}d",
         f"amount_zscore_{longest}d",
         "seconds_since_previous_tx",
@@ -126,6 +134,18 @@ def build_transaction_features(
         out[f"amount_zscore_{longest}d"] = np.where(
             count > 1, (amount - mean) / np.maximum(std, 1.0), 0.0
         )
+    shortest = min(windows.customer_days[1:] or windows.customer_days)
+    count, total = customer.window_sum(amount, shortest * DAY)
+    out[f"amount_ratio_{shortest}d"] = np.where(
+        count > 0, amount / np.maximum(total / np.maximum(count, 1), 1.0), 1.0
+    )
+    count, total = customer.window_sum(
+        amount, windows.baseline_days * DAY, lag_seconds=windows.baseline_lag_days * DAY
+    )
+    baseline = total / np.maximum(count, 1)
+    out["amount_ratio_baseline"] = np.where(
+        count > 0, amount / np.maximum(baseline, 1.0), out[f"amount_ratio_{longest}d"]
+    )
     gap = customer.previous_time_gap()
     out["seconds_since_previous_tx"] = np.where(np.isnan(gap), 90 * DAY, gap)
 
