@@ -10,8 +10,8 @@
    from the same snapshots, with the same targets and the same held-out snapshot.
 2. YelpChi reviews (user-product graph, no text, ratings or dates): user-level spam, where a
    user is positive when Yelp filtered at least one of their reviews. Users are split at
-   random 60/20/20 (stratified). The GNN sees the user's own structural features and
-   the graph; the baselines see only the user's own features.
+   random 60/20/20 (stratified). The GNN gets the user's own structural features and
+   the graph, while the baselines get only the user's own features.
 
 Usage:
     .venv/bin/python benchmarks/fraud_graph.py --data ../shared/datasets

@@ -59,7 +59,7 @@ class GraphSnapshot:
     Attributes:
         cutoff: Only transactions strictly before this time are in the graph.
         node_ids: For each node type, the entity ids in node order.
-        data: The torch-geometric graph: ``data[node_type].x`` holds the features in
+        data: The torch-geometric graph: ``data[node_type].x`` contains the features in
             ``NODE_FEATURES`` order and ``data[node_type].y`` the optional target.
         adjacency: For each relation, the transposed adjacency matrix (destination by
             source) as a sparse CSR tensor. Message passing uses it in place of the edge
@@ -221,7 +221,7 @@ def attach_targets(snapshot: GraphSnapshot, prepared: pd.DataFrame, horizon_days
     """Set ``y`` on each node type: 1 if the node takes part in a fraud within the horizon.
 
     The horizon is ``[cutoff, cutoff + horizon_days)``. The caller must make sure that every
-    label in it is known at training time; unlabeled transactions count as genuine here.
+    label in it is known at training time, because unlabeled transactions count as genuine.
     """
     end = snapshot.cutoff + pd.Timedelta(days=horizon_days)
     future = prepared.loc[

@@ -1,6 +1,6 @@
 """Point-in-time training of the fraud graph GNN.
 
-Training at cutoff ``T`` sees only transactions before ``T`` and only the fraud labels of
+Training at cutoff ``T`` uses only transactions before ``T`` and only the fraud labels of
 transactions before ``T - label_delay_days``. It builds snapshots at earlier cutoffs
 ``t_j = T - label_delay_days - horizon_days - j * snapshot_step_days``. The target of a node
 in snapshot ``t_j`` is whether it takes part in a fraud in ``[t_j, t_j + horizon_days)``,
@@ -89,7 +89,7 @@ def training_snapshots(
 ) -> list[GraphSnapshot]:
     """Build the labeled training snapshots for ``cutoff``, most recent first.
 
-    Snapshots whose window holds no transaction are skipped.
+    Snapshots whose window contains no transaction are skipped.
 
     Raises:
         ValueError: If no snapshot has any transaction, so the history is too short.

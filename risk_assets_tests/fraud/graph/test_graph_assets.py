@@ -89,7 +89,7 @@ def test_graph_scores_are_point_in_time(materialized):
     assert cutoffs[-1] == transactions["timestamp"].max().floor("D") + pd.Timedelta(days=1)
     assert set(scores["node_type"]) == {"customer", "terminal", "device"}
     assert scores["risk_score"].between(0, 1).all()
-    # The earliest cutoff's graph only holds entities seen before it.
+    # The earliest cutoff's graph only contains entities seen before it.
     first = scores.loc[scores["cutoff"] == cutoffs[0]]
     seen_before = transactions.loc[transactions["timestamp"] < cutoffs[0], "customer_id"]
     customers = first.loc[first["node_type"] == "customer", "node_id"]
