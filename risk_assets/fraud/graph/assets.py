@@ -19,6 +19,8 @@ from risk_assets.resources.storage import StorageResource
 from risk_assets.resources.tracking import log_training_run
 
 MODEL_NAME = "fraud_graph_sage"
+# NOTE: the logged pyfunc imports risk_assets.fraud.graph, which is not on this list, so a
+# serving environment built from these requirements alone must also install this project.
 PIP_REQUIREMENTS = ["torch==2.13.0", "torch-geometric==2.8.1", "pandas==2.3.3", "numpy==2.4.6"]
 
 

@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from risk_assets.fraud.graph import add_graph_risk_features, score_nodes, train_graph_model
+from risk_assets.fraud.graph import (
+    add_graph_risk_features,
+    score_nodes,
+    score_nodes_over_time,
+    train_graph_model,
+)
 from risk_assets_tests.fraud.graph.conftest import CUTOFF
 
 
@@ -92,4 +97,40 @@ def test_join_rejects_scores_without_columns():
     with pytest.raises(ValueError, match="missing columns \\['risk_score'\\]"):
         add_graph_risk_features(
             transactions, pd.DataFrame(columns=["cutoff", "node_type", "node_id"])
+        )
+
+
+def test_scores_over_time_join_point_in_time(planted, small_config):
+    cutoffs = [CUTOFF, CUTOFF + pd.Timedelta(days=3)]
+    scores, models = score_nodes_over_time(planted, cutoffs, small_config)
+    assert sorted(models) == cutoffs
+    assert models[cutoffs[1]].metrics["epochs"] == small_config.warm_start_epochs
+
+    joined = add_graph_risk_features(planted, scores)
+    before = joined["timestamp"] < cutoffs[0]
+    assert joined.loc[before, "terminal_graph_risk"].isna().all()
+
+    row = joined.loc[joined["timestamp"] >= cutoffs[1]].iloc[0]
+    latest = scores.loc[
+        (scores["cutoff"] == cutoffs[1])
+        & (scores["node_type"] == "terminal")
+        & (scores["node_id"] == row["terminal_id"])
+    ]
+    assert row["terminal_graph_risk"] == latest["risk_score"].iloc[0]
+
+    middle = joined.loc[
+        (joined["timestamp"] >= cutoffs[0]) & (joined["timestamp"] < cutoffs[1])
+    ].iloc[0]
+    earlier = scores.loc[
+        (scores["cutoff"] == cutoffs[0])
+        & (scores["node_type"] == "customer")
+        & (scores["node_id"] == middle["customer_id"])
+    ]
+    assert middle["customer_graph_risk"] == earlier["risk_score"].iloc[0]
+
+
+def test_warm_start_from_later_model_raises(planted, small_config, planted_model):
+    with pytest.raises(ValueError, match="cannot start training"):
+        train_graph_model(
+            planted, CUTOFF - pd.Timedelta(days=1), small_config, warm_start=planted_model
         )
