@@ -14,6 +14,7 @@ from risk_assets.fraud.graph.model import model_from_bytes, state_dict_to_bytes
 from risk_assets.fraud.graph.rings import find_fraud_rings
 from risk_assets.fraud.graph.scoring import score_nodes, score_nodes_over_time, weekly_cutoffs
 from risk_assets.fraud.graph.training import TrainedGraphModel, train_graph_model
+from risk_assets.fraud.training import data_version
 from risk_assets.metadata import markdown_table
 from risk_assets.resources.storage import StorageResource
 from risk_assets.resources.tracking import log_training_run
@@ -126,7 +127,7 @@ def fraud_graph_model(
         f"state_dict reloaded with weights_only=True; max score change {max_difference}"
     )
 
-    data_version = f"{transactions['timestamp'].min()}..{cutoff} rows={len(transactions)}"
+    version = data_version(transactions.loc[transactions["timestamp"] < cutoff])
     with tempfile.TemporaryDirectory() as folder:
         weights_path = Path(folder) / "state_dict.pt"
         weights_path.write_bytes(weights)
@@ -146,7 +147,7 @@ def fraud_graph_model(
                 },
                 pip_requirements=PIP_REQUIREMENTS,
             ),
-            data_version=data_version,
+            data_version=version,
         )
 
     context.add_output_metadata(
@@ -156,7 +157,8 @@ def fraud_graph_model(
             "model_version": registered.version,
             "model_uri": registered.model_uri,
             "round_trip_max_score_change": max_difference,
-            **{key: float(value) for key, value in trained.metrics.items()},
+            "data_version": version,
+            **{name: float(value) for name, value in trained.metrics.items()},
         }
     )
     return {**spec, "state_dict_key": key, "registered": registered.as_dict()}

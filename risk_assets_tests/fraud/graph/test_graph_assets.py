@@ -64,6 +64,7 @@ def test_graph_model_registered_with_state_dict(materialized):
     assert storage.exists(model_info["state_dict_key"])
     version = MlflowClient(tracking_uri).get_model_version_by_alias(MODEL_NAME, "champion")
     assert version.tags["dagster_run_id"] == result.run_id
+    assert len(version.tags["data_version"]) == 16
     metadata = result.asset_materializations_for_node("fraud_graph_model")[0].metadata
     assert metadata["round_trip_max_score_change"].value == 0.0
 
