@@ -13,6 +13,7 @@ import pandas as pd
 from risk_assets.ingestion.loaders import load_table, read_source
 from risk_assets.ingestion.schemas import get_schema
 from risk_assets.ingestion.simulator import SimulationConfig, simulate
+from risk_assets.ingestion.simulator.services import INCIDENT_COLUMNS
 from risk_assets.ingestion.validation import ValidationResult, validate
 
 FILE_TABLES = (
@@ -96,15 +97,5 @@ class RawDataResource(dg.ConfigurableResource):
         if self.sources:
             # Files were given for other tables, so the simulator's incidents would
             # not describe them.
-            return pd.DataFrame(
-                columns=[
-                    "incident_id",
-                    "start",
-                    "end",
-                    "root_cause_service",
-                    "alerted_service",
-                    "alerted_metric",
-                    "kind",
-                ]
-            )
+            return pd.DataFrame(columns=list(INCIDENT_COLUMNS))
         return simulate(self.simulation_config()).table("incidents")

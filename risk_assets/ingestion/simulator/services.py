@@ -52,6 +52,15 @@ KINDS = {
 }
 ENTRY_SERVICES = ("web-frontend", "mobile-bff")
 METRICS = ("latency_ms", "error_rate", "cpu", "requests")
+INCIDENT_COLUMNS = (
+    "incident_id",
+    "start",
+    "end",
+    "root_cause_service",
+    "alerted_service",
+    "alerted_metric",
+    "kind",
+)
 INCIDENT_KINDS = ("saturation", "error_burst", "slow_queries")
 BASE_LATENCY = {
     "web": 120.0,
@@ -174,17 +183,7 @@ def simulate_services(
         [{k: v for k, v in row.items() if k != "_affected"} for row in incident_rows]
     )
     if incidents.empty:
-        incidents = pd.DataFrame(
-            columns=[
-                "incident_id",
-                "start",
-                "end",
-                "root_cause_service",
-                "alerted_service",
-                "alerted_metric",
-                "kind",
-            ]
-        )
+        incidents = pd.DataFrame(columns=list(INCIDENT_COLUMNS))
     return topology, metrics, logs, incidents
 
 
