@@ -62,6 +62,7 @@ def _run(selection: str | None, sources: dict, mappings: dict, run_config: dict)
     raw_data = raw_data_from_environment(environ)
     defs = build_definitions(settings, raw_data)
     job = defs.resolve_job_def("risk_lifecycle_job")
+
     asset_selection = None
     if selection:
         graph = defs.resolve_asset_graph()
@@ -75,25 +76,27 @@ def _run(selection: str | None, sources: dict, mappings: dict, run_config: dict)
         raise_on_error=False,
     )
     elapsed = time.monotonic() - started
+
     events = result.get_asset_materialization_events()
     summary: dict = {}
     for event in events:
         key = event.asset_key.to_user_string()
         metadata = event.materialization.metadata
-        wanted = SUMMARY_KEYS.get(key, ())
-        figures = {name: metadata[name].value for name in wanted if name in metadata}
+        summary_keys = SUMMARY_KEYS.get(key, ())
+        figures = {name: metadata[name].value for name in summary_keys if name in metadata}
         if figures:
             summary[key] = figures
+
     print(
         f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} "
         f"in {elapsed:.0f} s, {len(events)} assets materialized"
     )
     for key, figures in summary.items():
-        shown = ", ".join(
+        text = ", ".join(
             f"{name}={value:.4f}" if isinstance(value, float) else f"{name}={value}"
             for name, value in figures.items()
         )
-        print(f"  {key}: {shown}")
+        print(f"  {key}: {text}")
     print(f"profile: {settings.profile}")
     print(f"outputs: {settings.data_dir if settings.profile == 'local' else settings.s3_bucket}")
     print(f"MLflow tracking URI: {settings.mlflow_tracking_uri}")

@@ -45,7 +45,7 @@ def build_storage(settings: Settings) -> StorageResource:
 
 
 def build_resources(settings: Settings, raw_data: RawDataResource | None = None) -> dict:
-    """Every resource the assets request, for one profile."""
+    """Build every resource the assets request, for one profile."""
     storage = build_storage(settings)
     return {
         "storage": storage,

@@ -1,7 +1,7 @@
 """Data-source settings from the environment, for the code location and the CLI.
 
-``RISK_SOURCE_<TABLE>`` names a file, folder or ``s3://`` URI for a table and
-``RISK_MAPPING_<TABLE>`` its column mapping; tables without a source come from the
+``RISK_SOURCE_<TABLE>`` names a file, folder or ``s3://`` URI for a table, and
+``RISK_MAPPING_<TABLE>`` its column mapping. Tables without a source come from the
 simulator, sized by ``RISK_SIM_*`` variables.
 """
 

@@ -56,7 +56,7 @@ class FraudTrainingConfig(dg.Config):
     validation_days: int = 2
 
     def split(self, transactions: pd.DataFrame) -> TimeSplit:
-        """The time split, placed on the data when ``train_start`` is empty."""
+        """Return the time split, placed at the end of the data when ``train_start`` is empty."""
         if self.train_start:
             return TimeSplit(
                 pd.Timestamp(self.train_start), self.train_days, self.delay_days, self.test_days
@@ -155,7 +155,7 @@ def load_booster(model_uri: str) -> xgb.Booster:
 
 
 def split_of(model_info: dict) -> TimeSplit:
-    """The time split that a ``fraud_model`` output was trained with."""
+    """Return the time split that a ``fraud_model`` output was trained with."""
     return TimeSplit(
         pd.Timestamp(model_info["train_start"]),
         int(model_info["train_days"]),

@@ -2,7 +2,7 @@
 
 Training uses only the training window. Its last ``validation_days`` days are held
 out to pick the number of boosting rounds by early stopping and to fit a Platt
-calibration (a logistic regression on the model's log-odds); the final model is then
+calibration (a logistic regression on the model's log-odds). The final model is then
 refit on the whole window with that many rounds. The test window is never used to
 choose anything. Calibration is monotone, so it changes probabilities but not the
 ranking that AUC, AP and Card Precision measure.
@@ -136,7 +136,7 @@ def train_fraud_model(
     """Fit the XGBoost fraud model on the training window of ``split``.
 
     Raises:
-        ValueError: The training window holds no fraud or no genuine transaction.
+        ValueError: The training window contains no fraud or no genuine transaction.
     """
     params = params or XGBoostParams()
     train = features[in_window(features, split.train_start, split.train_end)]

@@ -1,4 +1,4 @@
-"""Where raw tables come from: the built-in simulator or the user's files.
+"""Data sources of the raw tables: the built-in simulator or the user's files.
 
 ``RawDataResource`` is configured once per deployment. For each table it either
 reads the file named in ``sources`` (with the column mapping named in ``mappings``)

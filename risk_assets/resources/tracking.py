@@ -35,8 +35,8 @@ def build_mlflow_resource(
         tracking_uri: MLflow tracking URI (``sqlite:///...`` locally, a server in AWS).
         experiment_name: Experiment that every training run goes to.
         artifact_location: Where a new experiment keeps its artifacts. Without it, a
-            SQLite store would write them to ``./mlruns`` of the working directory; a
-            tracking server uses its own artifact root when this is None.
+            SQLite store would write them to ``./mlruns`` of the working directory.
+            A tracking server uses its own artifact root when this is None.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 

@@ -2,8 +2,8 @@
 
 An incident starts at one service (its root cause) and spreads to every service that
 depends on it, directly or through others, weaker and later at each hop. The alert
-fires on the entry service whose metric moved the most, which is what an on-call
-engineer sees first.
+fires on the entry service whose metric moved the most: the first alert an on-call
+engineer receives.
 """
 
 from __future__ import annotations
