@@ -13,6 +13,14 @@ from risk_assets.settings import PROJECT_ROOT
 from risk_assets_tests.support import free_port, stop_process, wait_for_port
 
 ASSET_QUERY = "{ assetNodes { assetKey { path } groupName } }"
+BACKFILL_MUTATION = """mutation ($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  } }"""
+BACKFILL_QUERY = """query ($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  ... on PartitionBackfill { status partitionNames assetSelection { path } } } }"""
 LOCATION_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries { name
   locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
 
@@ -61,6 +69,19 @@ def test_webserver_lists_every_asset(tmp_path: Path):
             ]
             assert not errors, f"code location failed to load: {errors}"
             time.sleep(1)
+
+        # A backfill of two daily partitions, submitted as the UI submits it.
+        params = {
+            "assetSelection": [{"path": ["daily_transactions"]}],
+            "partitionNames": ["2025-01-02", "2025-01-03"],
+        }
+        launched = httpx.post(
+            url, json={"query": BACKFILL_MUTATION, "variables": {"params": params}}, timeout=60
+        ).json()["data"]["launchPartitionBackfill"]
+        backfill_id = launched.get("backfillId")
+        backfill = httpx.post(
+            url, json={"query": BACKFILL_QUERY, "variables": {"id": backfill_id}}, timeout=30
+        ).json()["data"]["partitionBackfillOrError"]
     finally:
         stop_process(process)
         log.close()
@@ -69,3 +90,7 @@ def test_webserver_lists_every_asset(tmp_path: Path):
     expected = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
     assert expected, "the code location defines no assets"
     assert served == expected
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    assert sorted(backfill["partitionNames"]) == ["2025-01-02", "2025-01-03"]
+    assert backfill["assetSelection"] == [{"path": ["daily_transactions"]}]
+    assert backfill["status"] == "REQUESTED"
