@@ -21,7 +21,9 @@ def whole_run(tmp_path_factory):
     )
     defs = build_definitions(settings, raw_data)
     job = defs.resolve_job_def("risk_lifecycle_job")
-    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    # The GNN's risk scores feed the fraud model here, so that path runs too.
+    run_config = {"ops": {"fraud_model": {"config": {"use_graph_features": True}}}}
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=run_config)
     return defs, settings, result
 
 
@@ -90,3 +92,12 @@ def test_predictions_explain_scores(whole_run):
     top = predictions.sort_values("fraud_score").iloc[-1]["top_features"]
     assert top, "the highest score has no positive contribution listed"
     assert isinstance(pd.Series(predictions["model_version"]).iloc[0], str)
+
+
+def test_graph_scores_feed_fraud_model(whole_run):
+    _, settings, _ = whole_run
+    storage = LocalStorageResource(base_dir=str(settings.data_dir))
+    predictions = storage.read_frame("assets/fraud_predictions.parquet")
+    for column in ("customer_graph_risk", "terminal_graph_risk", "device_graph_risk"):
+        assert column in predictions
+    assert predictions["terminal_graph_risk"].notna().mean() > 0.5

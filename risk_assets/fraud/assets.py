@@ -19,12 +19,14 @@ from risk_assets.fraud.evaluation import (
     precision_recall_png,
 )
 from risk_assets.fraud.explanations import top_contributions
+from risk_assets.fraud.graph.scoring import RISK_FEATURE_COLUMNS, add_graph_risk_features
 from risk_assets.fraud.training import XGBoostParams, predict_calibrated, train_fraud_model
 from risk_assets.metadata import markdown_table, png_markdown
 from risk_assets.registry.versions import save_reference_artifacts
 from risk_assets.resources.tracking import log_training_run
 
 MODEL_NAME = "fraud_xgboost"
+GRAPH_FEATURES = list(RISK_FEATURE_COLUMNS.values())
 REFERENCE_ROWS = 5000
 PIP_REQUIREMENTS = ["xgboost-cpu==3.2.0", "pandas==2.3.3", "numpy==2.4.6"]
 
@@ -43,6 +45,11 @@ class FraudTrainingConfig(dg.Config):
         max_rounds: Upper bound of boosting rounds (early stopping picks fewer).
         tree_method: XGBoost tree method (``exact`` or ``hist``).
         validation_days: Last training days held out for early stopping.
+        use_graph_features: Add the GNN's customer, terminal and device risk scores
+            to the features. Off by default because on the handbook data they lowered
+            validation AP (see benchmarks/README.md). NOTE: the daily monitoring loop
+            scores with the base features only, so a champion trained with graph
+            features cannot score daily partitions.
     """
 
     train_start: str = ""
@@ -54,6 +61,7 @@ class FraudTrainingConfig(dg.Config):
     max_rounds: int = 300
     tree_method: str = "exact"
     validation_days: int = 2
+    use_graph_features: bool = False
 
     def split(self, transactions: pd.DataFrame) -> TimeSplit:
         """Return the time split, placed at the end of the data when ``train_start`` is empty."""
@@ -77,6 +85,7 @@ def fraud_model(
     context: dg.AssetExecutionContext,
     config: FraudTrainingConfig,
     transaction_features: pd.DataFrame,
+    graph_risk_scores: pd.DataFrame,
 ) -> dict:
     split = config.split(transaction_features)
     params = XGBoostParams(
@@ -87,7 +96,11 @@ def fraud_model(
         validation_days=config.validation_days,
     )
     context.log.info(f"training {MODEL_NAME} on {split.describe()}")
-    model = train_fraud_model(transaction_features, split, FEATURE_COLUMNS, params)
+    names = list(FEATURE_COLUMNS)
+    if config.use_graph_features:
+        transaction_features = add_graph_risk_features(transaction_features, graph_risk_scores)
+        names += GRAPH_FEATURES
+    model = train_fraud_model(transaction_features, split, names, params)
     metrics = {"validation_aucpr": model.validation_aucpr, "best_rounds": model.best_rounds}
 
     # The monitoring loop compares daily data with these references when this version
@@ -106,7 +119,7 @@ def fraud_model(
         importance = Path(folder) / "feature_importance.json"
         importance.write_text(json.dumps(model.booster.get_score(importance_type="gain")))
         artifacts = save_reference_artifacts(
-            reference[FEATURE_COLUMNS], holdout_scores, Path(folder) / "references"
+            reference[names], holdout_scores, Path(folder) / "references"
         )
         registered = log_training_run(
             context,
@@ -133,6 +146,7 @@ def fraud_model(
             "best_rounds": model.best_rounds,
             "validation_aucpr": float(model.validation_aucpr),
             "tree_method": config.tree_method,
+            "graph_features": config.use_graph_features,
             **{f"window_{key}": value for key, value in split.describe().items()},
         }
     )
@@ -172,13 +186,18 @@ def split_of(model_info: dict) -> TimeSplit:
     "features and the top contributing features of each score.",
 )
 def fraud_predictions(
-    context: dg.AssetExecutionContext, fraud_model: dict, transaction_features: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    fraud_model: dict,
+    transaction_features: pd.DataFrame,
+    graph_risk_scores: pd.DataFrame,
 ) -> pd.DataFrame:
     split = split_of(fraud_model)
     rows = transaction_features[transaction_features["timestamp"] >= split.train_end]
     rows = rows.reset_index(drop=True)
     booster = load_booster(fraud_model["model_uri"])
     names = fraud_model["feature_names"]
+    if any(name in GRAPH_FEATURES for name in names):
+        rows = add_graph_risk_features(rows, graph_risk_scores)
     matrix = xgb.DMatrix(rows[names].astype(float), feature_names=names)
     scores = predict_calibrated(booster, rows, names, tuple(fraud_model["calibration"]))
     contributions = booster.predict(matrix, pred_contribs=True)[:, :-1]
