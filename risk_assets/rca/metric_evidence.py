@@ -4,7 +4,9 @@ Metrics arrive in the canonical long layout (``timestamp``, ``service``, ``metri
 ``value``). A metric's deviation is measured in the direction that means trouble
 (latency, error rate and CPU up, availability down, request counts either way)
 against the mean of a baseline window before the incident, in units of the metric's
-normal variation.
+normal variation. For an availability or error rate of a service that also reports a
+request count, the unit is at least the sampling error of its failure share, so a few
+failed calls to a rarely called service do not outweigh a real error burst.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ METRIC_DIRECTIONS = {
 }
 # Metrics that are event counts per interval; their noise is at least Poisson.
 COUNT_METRIC_PREFIXES = ("requests",)
+# Metrics that are a share of failed or successful requests.
+PROPORTION_METRIC_PREFIXES = ("availability", "error")
 _TINY = 1e-9
 
 
@@ -97,7 +101,8 @@ def metric_deviations(
         One row per measured metric: ``service``, ``metric``, ``baseline_value``,
         ``incident_value`` (the peak or mean value in the window), ``scale`` and ``z``.
         ``z`` is the harmful deviation in units of ``scale``, negative when the metric
-        improved.
+        improved. ``scale`` can differ per row for a request share, so it is the peak
+        row's scale, or the mean over the window for ``"mean"``.
         Metrics with no value in either window are left out.
 
     Raises:
@@ -136,27 +141,79 @@ def metric_deviations(
     poisson = np.sqrt(np.maximum(base.to_numpy(), 1.0))
     scale = pd.Series(np.where(is_count, np.maximum(scale, poisson), scale), index=base.index)
     signs = np.array([metric_direction(metric) for _, metric in measured])
-    deviations = ((after - base) / scale).to_numpy()
+    row_scale = np.broadcast_to(scale.to_numpy(), after.shape).copy()
+    for position, column in enumerate(measured):
+        sampling = _proportion_sampling_error(wide, column, before.index, after.index)
+        if sampling is not None:
+            row_scale[:, position] = np.fmax(row_scale[:, position], sampling)
+    deviations = (after - base).to_numpy() / row_scale
     harmful = np.where(signs == 0, np.abs(deviations), deviations * signs)
     if statistic == "peak":
         filled = np.where(np.isnan(harmful), -np.inf, harmful)
         positions = filled.argmax(axis=0)
         z = filled[positions, np.arange(len(measured))]
         value = after.to_numpy()[positions, np.arange(len(measured))]
+        used_scale = row_scale[positions, np.arange(len(measured))]
     else:
         z = np.nanmean(harmful, axis=0)
         value = after.mean().to_numpy()
+        used_scale = np.nanmean(row_scale, axis=0)
     return pd.DataFrame(
         {
             "service": [service for service, _ in measured],
             "metric": [metric for _, metric in measured],
             "baseline_value": base.to_numpy(),
             "incident_value": value,
-            "scale": scale.to_numpy(),
+            "scale": used_scale,
             "z": z,
         },
         columns=result_columns,
     )
+
+
+def _proportion_sampling_error(
+    wide: pd.DataFrame,
+    column: tuple[str, str],
+    before: pd.Index,
+    after: pd.Index,
+) -> np.ndarray | None:
+    """Compute the sampling error of a change in a request share, per incident row.
+
+    An availability or error rate measured over few requests moves a lot by chance: one
+    failure in ten calls is a 10 % drop. This treats the baseline rows and each incident
+    row as two samples of requests and returns the standard error of the difference of
+    their failure shares, in the metric's unit. Each sample gets one added failure and
+    one added success (the Agresti-Caffo adjustment), so a sample with no failures or
+    very few requests still has a sensible error. Returns None when the metric is not a
+    share or the service has no request count. Values above 1 are taken as percentages.
+    """
+    service, metric = column
+    if not metric.lower().startswith(PROPORTION_METRIC_PREFIXES):
+        return None
+    count_metrics = sorted(
+        name
+        for owner, name in wide.columns
+        if owner == service and name.lower().startswith(COUNT_METRIC_PREFIXES)
+    )
+    if not count_metrics:
+        return None
+    share = wide[column]
+    # NOTE: a percentage that never exceeds 1 (such as an error rate below 1 %) is read
+    # as a fraction, which overstates its failures and so its sampling error.
+    unit = 100.0 if share.max(skipna=True) > 1.0 else 1.0
+    failed_share = share / unit
+    if metric_direction(metric) < 0:
+        failed_share = 1.0 - failed_share
+    counts = wide[(service, count_metrics[0])].clip(lower=0.0)
+    failures = failed_share.clip(0.0, 1.0) * counts
+    base_count = float(counts.loc[before].sum(skipna=True)) + 2.0
+    base_share = (float(failures.loc[before].sum(skipna=True)) + 1.0) / base_count
+    row_counts = counts.loc[after].to_numpy(dtype=float) + 2.0
+    row_shares = (failures.loc[after].to_numpy(dtype=float) + 1.0) / row_counts
+    variance = base_share * (1.0 - base_share) / base_count
+    variance = variance + row_shares * (1.0 - row_shares) / row_counts
+    # NaN where a row has no count or share, so that row keeps the metric's usual scale.
+    return unit * np.sqrt(variance)
 
 
 def alert_correlations(
