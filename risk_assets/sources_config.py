@@ -11,6 +11,7 @@ import os
 
 from risk_assets.ingestion.sources import FILE_TABLES, RawDataResource
 
+PREFIXES = ("RISK_SOURCE_", "RISK_MAPPING_")
 SIMULATOR_VARIABLES = {
     "seed": "RISK_SIM_SEED",
     "n_customers": "RISK_SIM_CUSTOMERS",
@@ -24,8 +25,17 @@ SIMULATOR_VARIABLES = {
 def raw_data_from_environment(environ: dict[str, str] | None = None) -> RawDataResource:
     """Build the raw-data resource from ``RISK_SOURCE_*`` and ``RISK_SIM_*`` variables."""
     env = os.environ if environ is None else environ
+    tables = (*FILE_TABLES, "incidents")
+    known = {f"{prefix}{table.upper()}" for prefix in PREFIXES for table in tables}
+    unknown = sorted(name for name in env if name.startswith(PREFIXES) and name not in known)
+    if unknown:
+        raise ValueError(
+            f"environment variable(s) {unknown} name no known table; use "
+            f"RISK_SOURCE_<TABLE> or RISK_MAPPING_<TABLE> with TABLE one of "
+            f"{[table.upper() for table in tables]}"
+        )
     sources, mappings = {}, {}
-    for table in (*FILE_TABLES, "incidents"):
+    for table in tables:
         source = env.get(f"RISK_SOURCE_{table.upper()}")
         if source:
             sources[table] = source
