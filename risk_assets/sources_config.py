@@ -56,4 +56,10 @@ def raw_data_from_environment(environ: dict[str, str] | None = None) -> RawDataR
             raise ValueError(
                 f"{variable}={value!r} is not an integer; set a whole number"
             ) from None
+    orphans = sorted(set(mappings) - set(sources))
+    if orphans:
+        raise ValueError(
+            f"column mapping(s) set for {orphans} but no RISK_SOURCE_ file for them; "
+            "set the source too or drop the mapping"
+        )
     return RawDataResource(sources=sources, mappings=mappings, **simulator)

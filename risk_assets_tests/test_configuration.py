@@ -24,6 +24,11 @@ def test_misspelled_source_variable_rejected():
         raw_data_from_environment({"RISK_SOURCE_TRANSACTION": "/data/tx.csv"})
 
 
+def test_mapping_without_source_rejected():
+    with pytest.raises(ValueError, match=r"mapping\(s\) set for \['customers'\]"):
+        raw_data_from_environment({"RISK_MAPPING_CUSTOMERS": "ibm_telco"})
+
+
 def test_non_integer_simulator_size_rejected():
     with pytest.raises(ValueError, match="RISK_SIM_DAYS='ten' is not an integer"):
         raw_data_from_environment({"RISK_SIM_DAYS": "ten"})
