@@ -4,18 +4,15 @@ The logic lives in ``transactions.py`` and ``service_metrics.py``; these definit
 configuration, logging and metadata.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import dagster as dg
 import pandas as pd
-import torch
 from pydantic import Field
 
 from risk_assets.anomaly.service_metrics import MetricDetectionSettings, detect_metric_anomalies
 from risk_assets.anomaly.transactions import score_transactions
 from risk_assets.features.fraud_features import FEATURE_COLUMNS
 from risk_assets.metadata import markdown_table
+from risk_assets.torch_threads import torch_threads
 
 GROUP = "anomaly"
 
@@ -52,21 +49,6 @@ class ServiceMetricAnomalyConfig(dg.Config):
     lstm_epochs: int = Field(default=10, description="LSTM training epochs per series.")
 
 
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Run torch on one thread, restoring the previous setting afterwards.
-
-    The networks here are small, so one thread is faster than two competing ones: on a
-    loaded 2-core machine one LSTM series took 3 s with one thread and 83 s with two.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @dg.asset(
     group_name=GROUP,
     kinds={"pandas", "parquet", "pyod"},
@@ -83,7 +65,7 @@ def transaction_outlier_scores(
     absent = sorted(set(FEATURE_COLUMNS) - set(columns))
     if absent:
         context.log.warning(f"transaction_features lacks feature columns {absent}")
-    with one_torch_thread():
+    with torch_threads(1):
         result = score_transactions(
             transaction_features,
             columns,
@@ -145,7 +127,7 @@ def service_metric_anomalies(
         use_lstm=config.use_lstm,
         lstm_epochs=config.lstm_epochs,
     )
-    with one_torch_thread():
+    with torch_threads(1):
         table = detect_metric_anomalies(service_metrics, settings)
     per_series = (
         table.groupby(["service", "metric"])

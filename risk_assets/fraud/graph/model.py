@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -138,17 +136,6 @@ class HeteroGraphSAGE(nn.Module):
             node_type: self.heads[node_type](state).squeeze(-1)
             for node_type, state in hidden.items()
         }
-
-
-@contextmanager
-def torch_threads(n_threads: int) -> Iterator[None]:
-    """Limit torch to ``n_threads`` CPU threads inside the block, then restore the setting."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def model_spec(model: HeteroGraphSAGE, hidden_dim: int, n_layers: int) -> dict[str, Any]:

@@ -9,13 +9,13 @@ import pandas as pd
 import torch
 
 from risk_assets.fraud.graph.config import NODE_COLUMNS, GraphModelConfig
-from risk_assets.fraud.graph.model import torch_threads
 from risk_assets.fraud.graph.snapshot import build_snapshot, prepare_transactions
 from risk_assets.fraud.graph.training import (
     TrainedGraphModel,
     hide_future_labels,
     train_graph_model,
 )
+from risk_assets.torch_threads import torch_threads
 
 logger = logging.getLogger(__name__)
 

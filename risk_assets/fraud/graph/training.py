@@ -21,7 +21,7 @@ import torch
 from sklearn.metrics import average_precision_score
 
 from risk_assets.fraud.graph.config import GraphModelConfig
-from risk_assets.fraud.graph.model import HeteroGraphSAGE, model_spec, torch_threads
+from risk_assets.fraud.graph.model import HeteroGraphSAGE, model_spec
 from risk_assets.fraud.graph.snapshot import (
     NODE_FEATURES,
     GraphSnapshot,
@@ -31,6 +31,7 @@ from risk_assets.fraud.graph.snapshot import (
     prepare_transactions,
     present_node_types,
 )
+from risk_assets.torch_threads import torch_threads
 
 logger = logging.getLogger(__name__)
 
