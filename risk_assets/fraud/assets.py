@@ -20,7 +20,7 @@ from risk_assets.fraud.evaluation import (
 )
 from risk_assets.fraud.explanations import top_contributions
 from risk_assets.fraud.graph.scoring import RISK_FEATURE_COLUMNS, add_graph_risk_features
-from risk_assets.fraud.training import XGBoostParams, predict_calibrated, train_fraud_model
+from risk_assets.fraud.training import XGBoostParams, calibrate_margin, train_fraud_model
 from risk_assets.metadata import markdown_table, png_markdown
 from risk_assets.registry.versions import save_reference_artifacts
 from risk_assets.resources.tracking import log_training_run
@@ -199,7 +199,8 @@ def fraud_predictions(
     if any(name in GRAPH_FEATURES for name in names):
         rows = add_graph_risk_features(rows, graph_risk_scores)
     matrix = xgb.DMatrix(rows[names].astype(float), feature_names=names)
-    scores = predict_calibrated(booster, rows, names, tuple(fraud_model["calibration"]))
+    margin = booster.predict(matrix, output_margin=True)
+    scores = calibrate_margin(margin, tuple(fraud_model["calibration"]))
     contributions = booster.predict(matrix, pred_contribs=True)[:, :-1]
     predictions = rows.assign(
         fraud_score=scores,

@@ -108,7 +108,11 @@ def predict_calibrated(
 ) -> np.ndarray:
     """Fraud probability: the booster's log-odds through the Platt calibration."""
     matrix = xgb.DMatrix(features[feature_names].astype(float), feature_names=feature_names)
-    margin = booster.predict(matrix, output_margin=True)
+    return calibrate_margin(booster.predict(matrix, output_margin=True), calibration)
+
+
+def calibrate_margin(margin: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
+    """Map XGBoost log-odds to probabilities with the Platt ``(slope, intercept)``."""
     slope, intercept = calibration
     return 1.0 / (1.0 + np.exp(-(slope * margin + intercept)))
 
