@@ -21,7 +21,7 @@ import time
 import dagster as dg
 
 from risk_assets.definitions import build_definitions
-from risk_assets.ingestion.sources import FILE_TABLES
+from risk_assets.ingestion.sources import SOURCE_TABLES
 from risk_assets.settings import load_settings
 from risk_assets.sources_config import raw_data_from_environment
 
@@ -39,14 +39,15 @@ SUMMARY_KEYS = {
 
 
 def _pairs(values: list[str], flag: str) -> dict[str, str]:
-    tables = (*FILE_TABLES, "incidents")
     pairs = {}
     for value in values:
         table, sep, target = value.partition("=")
         if not sep or not table or not target:
             raise SystemExit(f"{flag} {value!r} is invalid; write TABLE=VALUE")
-        if table not in tables:
-            raise SystemExit(f"{flag} {value!r} names unknown table {table!r}; use one of {tables}")
+        if table not in SOURCE_TABLES:
+            raise SystemExit(
+                f"{flag} {value!r} names unknown table {table!r}; use one of {SOURCE_TABLES}"
+            )
         pairs[table] = target
     return pairs
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from risk_assets.ingestion.sources import FILE_TABLES, RawDataResource
+from risk_assets.ingestion.sources import SOURCE_TABLES, RawDataResource
 
 PREFIXES = ("RISK_SOURCE_", "RISK_MAPPING_")
 SIMULATOR_VARIABLES = {
@@ -25,23 +25,24 @@ SIMULATOR_VARIABLES = {
 def raw_data_from_environment(environ: dict[str, str] | None = None) -> RawDataResource:
     """Build the raw-data resource from ``RISK_SOURCE_*`` and ``RISK_SIM_*`` variables."""
     env = os.environ if environ is None else environ
-    tables = (*FILE_TABLES, "incidents")
-    known = {f"{prefix}{table.upper()}" for prefix in PREFIXES for table in tables}
+    known = {f"{prefix}{table.upper()}" for prefix in PREFIXES for table in SOURCE_TABLES}
     unknown = sorted(name for name in env if name.startswith(PREFIXES) and name not in known)
     if unknown:
         raise ValueError(
             f"environment variable(s) {unknown} name no known table; use "
             f"RISK_SOURCE_<TABLE> or RISK_MAPPING_<TABLE> with TABLE one of "
-            f"{[table.upper() for table in tables]}"
+            f"{[table.upper() for table in SOURCE_TABLES]}"
         )
+
     sources, mappings = {}, {}
-    for table in tables:
+    for table in SOURCE_TABLES:
         source = env.get(f"RISK_SOURCE_{table.upper()}")
         if source:
             sources[table] = source
         mapping = env.get(f"RISK_MAPPING_{table.upper()}")
         if mapping:
             mappings[table] = mapping
+
     simulator = {}
     for field, variable in SIMULATOR_VARIABLES.items():
         value = env.get(variable)
@@ -56,10 +57,12 @@ def raw_data_from_environment(environ: dict[str, str] | None = None) -> RawDataR
             raise ValueError(
                 f"{variable}={value!r} is not an integer; set a whole number"
             ) from None
+
     orphans = sorted(set(mappings) - set(sources))
     if orphans:
         raise ValueError(
             f"column mapping(s) set for {orphans} but no RISK_SOURCE_ file for them; "
             "set the source too or drop the mapping"
         )
+
     return RawDataResource(sources=sources, mappings=mappings, **simulator)

@@ -24,6 +24,8 @@ FILE_TABLES = (
     "service_logs",
     "service_topology",
 )
+# Tables a user may point at a file: the raw tables plus labeled incidents.
+SOURCE_TABLES = (*FILE_TABLES, "incidents")
 
 
 class RawDataResource(dg.ConfigurableResource):
@@ -76,11 +78,11 @@ class RawDataResource(dg.ConfigurableResource):
 
     def load(self, table: str) -> ValidationResult:
         """Read and validate ``table`` from its configured source."""
-        unknown = sorted(set(self.sources) - set(FILE_TABLES) - {"incidents"})
+        unknown = sorted(set(self.sources) - set(SOURCE_TABLES))
         if unknown:
             raise ValueError(
                 f"RawDataResource.sources names unknown table(s) {unknown}; "
-                f"use any of {list(FILE_TABLES) + ['incidents']}"
+                f"use any of {list(SOURCE_TABLES)}"
             )
         if table in self.sources:
             return load_table(self.sources[table], table, self.mappings.get(table))
