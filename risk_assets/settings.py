@@ -21,7 +21,7 @@ PROFILES = ("local", "aws")
 
 
 class SettingsError(ValueError):
-    """An environment variable is missing or holds an invalid value."""
+    """An environment variable is missing or has an invalid value."""
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ chapter "Baseline fraud detection system"):
 
 - Customers whose fraud is already known are removed from the test days, because
   their cards are blocked in practice. Known at the start are the customers with a
-  fraud in the training window; before each test day ``d``, customers with a fraud
-  on day ``d - (delay_days + 1)`` are added, since those labels are known by then.
+  fraud in the training window. Before each test day ``d``, customers with a fraud
+  on day ``d - (delay_days + 1)`` are added, because those labels are known by then.
 - AUC ROC and average precision are computed over all remaining test transactions.
 - Card Precision@k, per test day: drop the customers detected on earlier test days,
   score each remaining customer by the maximum score of its transactions that day,

@@ -117,7 +117,7 @@ def read_source(source: str | Path) -> pd.DataFrame:
             raise DataLoadError(f"cannot read {name}: the file is empty")
     frame = pd.concat([part for _, part in parts], ignore_index=True)
     if frame.empty:
-        raise DataLoadError(f"cannot read {text}: it holds a header but no rows")
+        raise DataLoadError(f"cannot read {text}: it has a header but no rows")
     logger.info("read %d rows from %s (%d file(s))", len(frame), text, len(parts))
     return frame
 

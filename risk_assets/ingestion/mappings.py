@@ -31,7 +31,7 @@ MAPPINGS_DIR = Path(__file__).parent / "mappings"
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """How one source layout maps onto a canonical table."""
+    """Column mapping from one source layout onto a canonical table."""
 
     table: str
     columns: dict[str, str]

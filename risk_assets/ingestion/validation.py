@@ -23,7 +23,7 @@ class ValidationResult:
     """Accepted and quarantined rows of one input.
 
     Attributes:
-        accepted: Rows that meet the contract, typed as the contract says.
+        accepted: Rows that meet the contract, typed as the contract defines.
         quarantine: Rejected rows with their original values as text, the input row
             number (``source_row``) and every reason (``quarantine_reason``).
         input_rows: Number of rows in the input.

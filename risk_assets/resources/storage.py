@@ -1,6 +1,6 @@
 """Object storage for asset outputs and report files, on a local disk or on S3.
 
-``StorageResource`` is the one interface asset code sees. ``LocalStorageResource``
+``StorageResource`` is the one interface that asset code uses. ``LocalStorageResource``
 writes under a folder; ``S3StorageResource`` writes objects through dagster-aws's
 ``S3Resource``. ``ParquetIOManager`` stores DataFrames as Parquet and dicts as JSON on
 whichever storage the active profile configures.
@@ -29,7 +29,7 @@ class StorageResource(dg.ConfigurableResource):
         raise NotImplementedError
 
     def exists(self, key: str) -> bool:
-        """Return whether ``key`` holds an object."""
+        """Return whether an object exists under ``key``."""
         raise NotImplementedError
 
     def uri(self, key: str) -> str:

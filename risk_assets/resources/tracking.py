@@ -9,6 +9,7 @@ registers a new model version, tagged with the Dagster run id and the data versi
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -144,7 +145,7 @@ def log_training_run(
         mlflow.log_params({key: _param_text(value) for key, value in params.items()})
         finite = {}
         for key, value in metrics.items():
-            if value is None or value != value or value in (float("inf"), float("-inf")):
+            if value is None or not math.isfinite(value):
                 context.log.warning(f"metric {key}={value} is not finite; not logged to MLflow")
                 continue
             finite[key] = float(value)

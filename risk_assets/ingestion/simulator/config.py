@@ -20,9 +20,9 @@ class SimulationConfig:
         start_date: First day of transactions (ISO date).
         compromised_terminals_per_day: Expected terminals compromised each day; all
             their transactions in the next ``terminal_compromise_days`` are fraud.
-        takeovers_per_day: Expected accounts taken over each day; a share of their
-            transactions in the next ``takeover_days`` are fraud, from a new device, at
-            odd hours, with larger amounts.
+        takeovers_per_day: Expected accounts taken over each day. A third of their
+            transactions in the next ``takeover_days`` become fraud, from a new device,
+            at night, with five times the amount.
         n_fraud_rings: Rings that share devices and collusive terminals across the
             accounts they control.
         drift_day: Day index from which a new fraud pattern (card testing: bursts of

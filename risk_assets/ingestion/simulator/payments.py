@@ -1,8 +1,8 @@
-"""Card holders, terminals and their transactions, with four fraud scenarios.
+"""Card holders, terminals and their transactions, with five fraud scenarios.
 
-Genuine behaviour: each customer lives at a point on a 100 x 100 map, spends around a
-personal mean amount a personal number of times a day (more at weekends), mostly
-around midday, at terminals within reach of home, from their own device.
+Genuine behaviour: each customer lives at a point on a 100 x 100 map. Customers spend
+around a personal mean amount, a personal number of times a day (more at weekends),
+mostly around midday, at terminals within reach of home, from their own device.
 
 Fraud scenarios (``fraud_scenario``):
     1. Large amounts: any transaction above ``LARGE_AMOUNT`` is fraud.
