@@ -52,6 +52,11 @@ def run(tmp_path_factory):
             },
         )
         yield result, resources, settings
+        # dg.materialize runs no end-of-run hook, so the MLflow run is still active.
+        # Ending it here keeps MLflow's exit handler from ending it against the default
+        # store, which would create ./mlflow.db in the working directory.
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
     mlflow.set_tracking_uri(previous_uri)
 
 
