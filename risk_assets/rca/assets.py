@@ -45,6 +45,9 @@ class IncidentReportsConfig(dg.Config):
     """Candidate causes kept per incident."""
     explain_away: float = 0.5
     """How much an equally abnormal callee lowers a candidate's score (0 to 1)."""
+    history_minutes: int = 360
+    """Minutes before the baseline whose metrics, outside incidents, set the normal
+    spread and failure rate of each service (0: the baseline alone)."""
 
 
 @dg.asset(
@@ -137,6 +140,7 @@ def incident_reports(
         window=pd.Timedelta(minutes=config.window_minutes),
         top_k=config.top_k,
         ranking=RankingSettings(explain_away=config.explain_away),
+        history=pd.Timedelta(minutes=config.history_minutes),
     )
     report, summary = build_incident_reports(
         incidents, graph, service_metrics, log_templates, load_knowledge_base(), settings
@@ -159,6 +163,7 @@ def incident_reports(
                 **settings.ranking.as_dict(),
                 "baseline_minutes": config.baseline_minutes,
                 "window_minutes": config.window_minutes,
+                "history_minutes": config.history_minutes,
             }
         ),
     }

@@ -4,15 +4,26 @@ Metrics arrive in the canonical long layout (``timestamp``, ``service``, ``metri
 ``value``). A metric's deviation is measured in the direction that means trouble
 (latency, error rate and CPU up, availability down, request counts either way)
 against the mean of a baseline window before the incident, in units of the metric's
-normal variation. For an availability or error rate of a service that also reports a
-request count, the unit is at least the sampling error of its failure share, so a few
-failed calls to a rarely called service do not outweigh a real error burst.
+normal variation.
+
+An availability or error rate of a service that also reports a request count is judged
+by its failed calls instead: the number that failed in an incident row is compared with
+the number expected at the service's normal failure rate (binomial upper tail, turned
+into the one-sided normal deviate with the same tail probability). Three failures of a
+service that failed none of its last 80,000 calls are then strong evidence, while a
+few more failures of a service that always fails some calls are not. Where the share
+also has a measured normal spread, the smaller of the two deviations is kept, so a
+service whose failures come in bursts is judged by how much it usually varies.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri_exp
+from scipy.stats import binom
 
 from risk_assets.rca.errors import RcaError
 
@@ -30,7 +41,10 @@ METRIC_DIRECTIONS = {
 COUNT_METRIC_PREFIXES = ("requests",)
 # Metrics that are a share of failed or successful requests.
 PROPORTION_METRIC_PREFIXES = ("availability", "error")
+FAILURE_COLUMNS = ["failures", "requests"]
 _TINY = 1e-9
+# Bound on a failure-count deviation; a tail probability below about 1e-300 says no more.
+_MAX_COUNT_Z = 37.0
 
 
 def metric_direction(metric: str) -> int:
@@ -45,9 +59,13 @@ def metric_direction(metric: str) -> int:
 def pivot_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     """Pivot long metrics to one column per ``(service, metric)``, indexed by timestamp.
 
+    Metrics already in that wide form are returned as they are.
+
     Raises:
         RcaError: A required column is missing.
     """
+    if isinstance(metrics.columns, pd.MultiIndex):
+        return metrics
     missing = set(METRIC_COLUMNS) - set(metrics.columns)
     if missing:
         raise RcaError(
@@ -63,7 +81,8 @@ def reference_scales(reference: pd.DataFrame) -> pd.Series:
     """Return the standard deviation of each ``(service, metric)`` in a normal period.
 
     Args:
-        reference: Long metrics from a period without incidents.
+        reference: Metrics from a period without incidents, long or wide
+            (``pivot_metrics``).
 
     Returns:
         Standard deviation indexed by ``(service, metric)``; NaN where fewer than three
@@ -75,6 +94,29 @@ def reference_scales(reference: pd.DataFrame) -> pd.Series:
     return scales
 
 
+def reference_failures(reference: pd.DataFrame) -> pd.DataFrame:
+    """Count the failed and all calls of each service in a normal period.
+
+    Args:
+        reference: Metrics from a period without incidents, long or wide
+            (``pivot_metrics``).
+
+    Returns:
+        Columns ``failures`` and ``requests`` indexed by ``(service, metric)``, one row
+        per availability or error-rate metric of a service that also reports a request
+        count.
+    """
+    wide = pivot_metrics(reference)
+    rows = {}
+    for column in wide.columns:
+        calls = _failed_calls(wide, column)
+        if calls is not None:
+            failures, counts = calls
+            rows[column] = (float(failures.sum(skipna=True)), float(counts.sum(skipna=True)))
+    index = pd.MultiIndex.from_tuples(list(rows), names=["service", "metric"])
+    return pd.DataFrame(list(rows.values()), index=index, columns=FAILURE_COLUMNS)
+
+
 def metric_deviations(
     wide: pd.DataFrame,
     services: list[str],
@@ -83,6 +125,8 @@ def metric_deviations(
     window: pd.Timedelta,
     reference_scale: pd.Series | None = None,
     statistic: str = "peak",
+    failures: pd.DataFrame | None = None,
+    failure_counts: bool = True,
 ) -> pd.DataFrame:
     """Measure how far each metric of each service moved after ``incident_start``.
 
@@ -96,13 +140,19 @@ def metric_deviations(
             ``reference_scales``; without it the baseline window's deviation is used.
         statistic: ``"peak"`` scores the largest harmful deviation in the window,
             ``"mean"`` the mean deviation.
+        failures: Optional failed and all calls per ``(service, metric)`` in a normal
+            period, from ``reference_failures``. They are added to the baseline window's
+            calls to set each service's normal failure rate.
+        failure_counts: Judge availability and error rates by their failed calls where
+            the service reports a request count; when False, by their spread alone.
 
     Returns:
         One row per measured metric: ``service``, ``metric``, ``baseline_value``,
         ``incident_value`` (the peak or mean value in the window), ``scale`` and ``z``.
         ``z`` is the harmful deviation in units of ``scale``, negative when the metric
-        improved. ``scale`` can differ per row for a request share, so it is the peak
-        row's scale, or the mean over the window for ``"mean"``.
+        improved. For a failure share judged by its failed calls, ``scale`` is the
+        spread that would give the same ``z``. It is the peak row's scale for
+        ``"peak"`` and the mean over the window for ``"mean"``.
         Metrics with no value in either window are left out.
 
     Raises:
@@ -130,6 +180,7 @@ def metric_deviations(
     if reference_scale is not None:
         reference = reference_scale.reindex(pd.MultiIndex.from_tuples(measured))
         scale = pd.Series(reference.to_numpy(), index=base.index).fillna(scale)
+    has_spread = (scale > _TINY).to_numpy()
     # A metric that never moved (or has no measured spread) would turn any change into
     # an infinite z-score, so its scale falls back to 5 % of its baseline level.
     fallback = 0.05 * base.abs()
@@ -142,12 +193,20 @@ def metric_deviations(
     scale = pd.Series(np.where(is_count, np.maximum(scale, poisson), scale), index=base.index)
     signs = np.array([metric_direction(metric) for _, metric in measured])
     row_scale = np.broadcast_to(scale.to_numpy(), after.shape).copy()
-    for position, column in enumerate(measured):
-        sampling = _proportion_sampling_error(wide, column, before.index, after.index)
-        if sampling is not None:
-            row_scale[:, position] = np.fmax(row_scale[:, position], sampling)
-    deviations = (after - base).to_numpy() / row_scale
+    change = (after - base).to_numpy()
+    deviations = change / row_scale
     harmful = np.where(signs == 0, np.abs(deviations), deviations * signs)
+    for position, column in enumerate(measured if failure_counts else []):
+        count_z = _failure_count_z(wide, column, before.index, after.index, failures)
+        if count_z is None:
+            continue
+        spread_z = harmful[:, position]
+        judged = np.fmin(count_z, spread_z) if has_spread[position] else count_z
+        harmful[:, position] = judged
+        with np.errstate(divide="ignore", invalid="ignore"):
+            equivalent = np.abs(change[:, position]) / np.abs(judged)
+        usable = np.isfinite(equivalent) & (equivalent > 0)
+        row_scale[:, position] = np.where(usable, equivalent, row_scale[:, position])
     if statistic == "peak":
         filled = np.where(np.isnan(harmful), -np.inf, harmful)
         positions = filled.argmax(axis=0)
@@ -171,21 +230,13 @@ def metric_deviations(
     )
 
 
-def _proportion_sampling_error(
-    wide: pd.DataFrame,
-    column: tuple[str, str],
-    before: pd.Index,
-    after: pd.Index,
-) -> np.ndarray | None:
-    """Compute the sampling error of a change in a request share, per incident row.
+def _failed_calls(
+    wide: pd.DataFrame, column: tuple[str, str]
+) -> tuple[pd.Series, pd.Series] | None:
+    """Return the failed and all calls per row behind a failure share, or None.
 
-    An availability or error rate measured over few requests moves a lot by chance: one
-    failure in ten calls is a 10 % drop. This treats the baseline rows and each incident
-    row as two samples of requests and returns the standard error of the difference of
-    their failure shares, in the metric's unit. Each sample gets one added failure and
-    one added success (the Agresti-Caffo adjustment), so a sample with no failures or
-    very few requests still has a sensible error. Returns None when the metric is not a
-    share or the service has no request count. Values above 1 are taken as percentages.
+    None when ``column`` is not an availability or error rate, or its service reports no
+    request count. Values above 1 are taken as percentages.
     """
     service, metric = column
     if not metric.lower().startswith(PROPORTION_METRIC_PREFIXES):
@@ -199,21 +250,57 @@ def _proportion_sampling_error(
         return None
     share = wide[column]
     # NOTE: a percentage that never exceeds 1 (such as an error rate below 1 %) is read
-    # as a fraction, which overstates its failures and so its sampling error.
+    # as a fraction, which overstates its failures.
     unit = 100.0 if share.max(skipna=True) > 1.0 else 1.0
     failed_share = share / unit
     if metric_direction(metric) < 0:
         failed_share = 1.0 - failed_share
     counts = wide[(service, count_metrics[0])].clip(lower=0.0)
-    failures = failed_share.clip(0.0, 1.0) * counts
-    base_count = float(counts.loc[before].sum(skipna=True)) + 2.0
-    base_share = (float(failures.loc[before].sum(skipna=True)) + 1.0) / base_count
-    row_counts = counts.loc[after].to_numpy(dtype=float) + 2.0
-    row_shares = (failures.loc[after].to_numpy(dtype=float) + 1.0) / row_counts
-    variance = base_share * (1.0 - base_share) / base_count
-    variance = variance + row_shares * (1.0 - row_shares) / row_counts
-    # NaN where a row has no count or share, so that row keeps the metric's usual scale.
-    return unit * np.sqrt(variance)
+    failures = (failed_share.clip(0.0, 1.0) * counts).round()
+    return failures, counts.round()
+
+
+def _failure_count_z(
+    wide: pd.DataFrame,
+    column: tuple[str, str],
+    before: pd.Index,
+    after: pd.Index,
+    reference: pd.DataFrame | None,
+) -> np.ndarray | None:
+    """Judge each incident row of a failure share by its number of failed calls.
+
+    The normal failure rate pools the baseline rows with the reference period's calls,
+    with half a failure and half a success added (the Jeffreys prior), so a service that
+    never failed still has a small, positive rate. Each incident row's failures are
+    compared with a binomial count at that rate, and the upper-tail probability (mid-p)
+    becomes the normal deviate with the same tail. Rows with fewer failures than
+    expected get a negative deviate, rows without a count NaN.
+
+    Returns:
+        One deviate per incident row, or None when ``column`` has no request count.
+    """
+    calls = _failed_calls(wide, column)
+    if calls is None:
+        return None
+    failures, counts = calls
+    normal_failures = float(failures.loc[before].sum(skipna=True))
+    normal_calls = float(counts.loc[before].where(failures.loc[before].notna()).sum(skipna=True))
+    if reference is not None and column in reference.index:
+        normal_failures += float(reference.at[column, "failures"])
+        normal_calls += float(reference.at[column, "requests"])
+    rate = (normal_failures + 0.5) / (normal_calls + 1.0)
+    row_failures = failures.loc[after].to_numpy(dtype=float)
+    row_calls = counts.loc[after].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # Mid-p tail: P(more failures) + P(as many) / 2, so a row with the expected
+        # count scores about 0 rather than the positive deviate of P(at least as many).
+        log_tail = np.logaddexp(
+            binom.logsf(row_failures, row_calls, rate),
+            np.log(0.5) + binom.logpmf(row_failures, row_calls, rate),
+        )
+        z = -ndtri_exp(np.minimum(log_tail, 0.0))
+    z = np.clip(z, -_MAX_COUNT_Z, _MAX_COUNT_Z)
+    return np.where(np.isnan(row_failures) | np.isnan(row_calls), np.nan, z)
 
 
 def alert_correlations(
@@ -248,8 +335,12 @@ def alert_correlations(
     span = span.loc[:, [column for column in span.columns if column[0] in selected]]
     span = span.drop(columns=[target_column], errors="ignore")
     target = wide.loc[span.index, target_column]
-    # Pairwise-complete Pearson correlation per column, computed in one pass.
-    correlation = span.corrwith(target, method="pearson").abs()
+    # Pairwise-complete Pearson correlation per column, computed in one pass. A constant
+    # series has no correlation (NaN, scored 0 below); numpy warns about it, so the
+    # warning is silenced here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        correlation = span.corrwith(target, method="pearson").abs()
     shared = span.notna().mul(target.notna(), axis=0).sum()
     correlation = correlation.where(shared >= 3, 0.0).fillna(0.0)
     frame = correlation.rename("correlation").reset_index()

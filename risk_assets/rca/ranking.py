@@ -64,6 +64,9 @@ class RankingSettings:
         traffic_evidence: Whether request-count changes count as a candidate's own
             evidence. Explain-away never uses them, because a caller's fault changes the
             traffic its callees see.
+        failure_counts: Whether an availability or error rate is judged by its failed
+            calls against the service's normal failure rate (see ``metric_evidence``),
+            rather than by its normal spread alone.
     """
 
     z_half: float = 3.0
@@ -71,6 +74,7 @@ class RankingSettings:
     explain_away: float = 0.5
     statistic: str = "peak"
     traffic_evidence: bool = False
+    failure_counts: bool = True
 
     def __post_init__(self) -> None:
         if self.z_half <= 0:
@@ -102,6 +106,7 @@ def rank_root_causes(
     reference_scale: pd.Series | None = None,
     log_scores: Mapping[str, float] | None = None,
     settings: RankingSettings | None = None,
+    reference_failures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rank the candidate root causes of an alert, most likely first.
 
@@ -117,6 +122,9 @@ def rank_root_causes(
         reference_scale: Optional normal standard deviation per ``(service, metric)``.
         log_scores: Optional log evidence per service in [0, 1] (``log_evidence``).
         settings: Score weights; defaults to ``RankingSettings()``.
+        reference_failures: Optional failed and all calls per ``(service, metric)`` in a
+            normal period (``reference_failures``), which set each service's normal
+            failure rate.
 
     Returns:
         One row per candidate with the columns in ``RANKING_COLUMNS``; ``rank`` starts at 1.
@@ -128,7 +136,7 @@ def rank_root_causes(
     settings = settings or RankingSettings()
     hops = candidate_causes(graph, alerted_service)
     services = list(hops)
-    wide = _as_wide(metrics)
+    wide = pivot_metrics(metrics)
     deviations = metric_deviations(
         wide,
         services,
@@ -137,6 +145,8 @@ def rank_root_causes(
         window,
         reference_scale=reference_scale,
         statistic=settings.statistic,
+        failures=reference_failures,
+        failure_counts=settings.failure_counts,
     )
     correlations = alert_correlations(
         wide,
@@ -199,7 +209,7 @@ def rank_by_correlation(
         Columns ``rank``, ``service``, ``hops``, ``correlation``, best first.
     """
     hops = candidate_causes(graph, alerted_service)
-    wide = _as_wide(metrics)
+    wide = pivot_metrics(metrics)
     correlations = alert_correlations(
         wide,
         list(hops),
@@ -244,13 +254,6 @@ def _explaining_callee(
         if value > best_value:
             best_name, best_value = callee, value
     return best_name, best_value
-
-
-def _as_wide(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Accept long metrics or the output of ``pivot_metrics``, and return the wide form."""
-    if isinstance(metrics.columns, pd.MultiIndex):
-        return metrics
-    return pivot_metrics(metrics)
 
 
 def _strongest(deviations: pd.DataFrame) -> pd.DataFrame:

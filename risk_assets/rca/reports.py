@@ -18,7 +18,11 @@ import pandas as pd
 from risk_assets.rca.errors import RcaError
 from risk_assets.rca.knowledge import KnowledgeBase
 from risk_assets.rca.log_templates import log_evidence
-from risk_assets.rca.metric_evidence import pivot_metrics
+from risk_assets.rca.metric_evidence import (
+    pivot_metrics,
+    reference_failures,
+    reference_scales,
+)
 from risk_assets.rca.ranking import RankingSettings, rank_of, rank_root_causes
 
 logger = logging.getLogger(__name__)
@@ -54,12 +58,16 @@ class ReportSettings:
         window: Period after the incident start searched for evidence.
         top_k: Candidates kept per incident.
         ranking: Weights of the root-cause score.
+        history: Period before the baseline whose metrics, outside every incident's
+            window, set each metric's normal spread and each service's normal failure
+            rate. Zero uses the baseline alone.
     """
 
     baseline: pd.Timedelta = pd.Timedelta("60min")
     window: pd.Timedelta = pd.Timedelta("30min")
     top_k: int = 5
     ranking: RankingSettings = field(default_factory=RankingSettings)
+    history: pd.Timedelta = pd.Timedelta("6h")
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -68,6 +76,8 @@ class ReportSettings:
             raise RcaError(
                 f"baseline={self.baseline} and window={self.window} must both be positive."
             )
+        if self.history < pd.Timedelta(0):
+            raise RcaError(f"history={self.history} is invalid; use zero or a positive period.")
 
 
 def build_incident_reports(
@@ -105,9 +115,11 @@ def build_incident_reports(
             f"incidents is missing columns {sorted(missing)}; expected {INCIDENT_COLUMNS}."
         )
     wide = pivot_metrics(metrics)
+    disturbed = _incident_spans(incidents, settings.window)
     rows, true_ranks = [], []
     for incident in incidents.itertuples(index=False):
         start = pd.Timestamp(incident.start)
+        normal = _normal_history(wide, start - settings.baseline, settings.history, disturbed)
         evidence = log_evidence(templates, start, settings.baseline, settings.window)
         evidence = evidence.set_index("service") if not evidence.empty else evidence
         log_scores = evidence["log_score"].to_dict() if not evidence.empty else {}
@@ -119,8 +131,10 @@ def build_incident_reports(
             start,
             settings.baseline,
             settings.window,
+            reference_scale=reference_scales(normal) if len(normal) else None,
             log_scores=log_scores,
             settings=settings.ranking,
+            reference_failures=reference_failures(normal) if len(normal) else None,
         )
         truth = getattr(incident, "root_cause_service", None)
         truth = None if truth is None or pd.isna(truth) else str(truth)
@@ -163,6 +177,31 @@ def build_incident_reports(
         )
     report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
     return report, summarize_ranks(true_ranks, n_incidents=len(incidents))
+
+
+def _incident_spans(incidents: pd.DataFrame, window: pd.Timedelta) -> list[tuple]:
+    """Return each incident's disturbed span: start to its end or the window, whichever is later."""
+    spans = []
+    for incident in incidents.itertuples(index=False):
+        start = pd.Timestamp(incident.start)
+        end = start + window
+        recorded_end = getattr(incident, "end", None)
+        if recorded_end is not None and not pd.isna(recorded_end):
+            end = max(end, pd.Timestamp(recorded_end))
+        spans.append((start, end))
+    return spans
+
+
+def _normal_history(
+    wide: pd.DataFrame, before: pd.Timestamp, history: pd.Timedelta, disturbed: list[tuple]
+) -> pd.DataFrame:
+    """Return the rows of ``history`` before ``before`` that fall in no incident's span."""
+    if history <= pd.Timedelta(0):
+        return wide.iloc[0:0]
+    keep = (wide.index >= before - history) & (wide.index < before)
+    for start, end in disturbed:
+        keep &= ~((wide.index >= start) & (wide.index < end))
+    return wide.loc[keep]
 
 
 def summarize_ranks(true_ranks: list[int | None], n_incidents: int) -> dict:

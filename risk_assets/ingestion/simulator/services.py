@@ -4,6 +4,13 @@ An incident starts at one service (its root cause) and spreads to every service 
 depends on it, directly or through others, weaker and later at each hop. The alert
 fires on the entry service whose metric moved the most: the first alert an on-call
 engineer receives.
+
+Traffic differs by service, from a rarely called notifications service to busy caches,
+and the error rate is a count of failed calls over the minute's requests. A few
+services fail some calls all the time, in bursts (their failure rate changes from
+minute to minute); the others almost never fail. An error burst can be small (1 % of
+calls), so on a rarely called service it is only a handful of failures, as on the
+services this simulator imitates.
 """
 
 from __future__ import annotations
@@ -62,6 +69,35 @@ INCIDENT_COLUMNS = (
     "kind",
 )
 INCIDENT_KINDS = ("saturation", "error_burst", "slow_queries")
+# Calls per minute at the daily mean.
+REQUEST_RATES = {
+    "web-frontend": 300.0,
+    "mobile-bff": 200.0,
+    "api-gateway": 500.0,
+    "auth-service": 450.0,
+    "payments-service": 120.0,
+    "accounts-service": 250.0,
+    "risk-scoring": 120.0,
+    "ledger-service": 120.0,
+    "notifications-service": 6.0,
+    "model-server": 120.0,
+    "kafka-events": 130.0,
+    "feature-cache": 1500.0,
+    "session-cache": 900.0,
+    "accounts-db": 700.0,
+    "ledger-db": 120.0,
+}
+# Normal share of failed calls; services not listed fail 1 call in 20,000.
+NOISY_FAILURE_RATES = {"model-server": 0.02, "kafka-events": 0.01, "feature-cache": 0.005}
+QUIET_FAILURE_RATE = 5e-5
+# Added share of failed calls at the root cause, per incident kind (low, high).
+INCIDENT_FAILURE_RATES = {
+    "saturation": (0.02, 0.05),
+    "error_burst": (0.01, 0.08),
+    "slow_queries": (0.0, 0.01),
+}
+# Latency multiplier at the root cause is 1 + this times the effect.
+INCIDENT_LATENCY_GAIN = {"saturation": 3.0, "error_burst": 0.3, "slow_queries": 3.0}
 BASE_LATENCY = {
     "web": 120.0,
     "gateway": 60.0,
@@ -125,8 +161,11 @@ def simulate_services(
     times = start + pd.to_timedelta(np.arange(minutes), unit="min")
     daily = 1 + 0.3 * np.sin(2 * np.pi * (np.arange(minutes) / 1440 - 0.25))
 
-    # Effect multipliers per service and minute: 0 means healthy.
+    # Effect multipliers per service and minute: 0 means healthy. Failure and latency
+    # changes are the effect times the incident's own size.
     effect = {service: np.zeros(minutes) for service in services}
+    added_failures = {service: np.zeros(minutes) for service in services}
+    latency_gain = {service: np.zeros(minutes) for service in services}
     incident_rows = []
     gap = minutes // (config.n_incidents + 1) if config.n_incidents else minutes
     for k in range(config.n_incidents):
@@ -134,6 +173,7 @@ def simulate_services(
         kind = str(rng.choice(INCIDENT_KINDS))
         begin = int(gap * (k + 1) + rng.integers(-gap // 4, gap // 4 + 1))
         duration = int(rng.integers(15, 45))
+        failure_rate = float(rng.uniform(*INCIDENT_FAILURE_RATES[kind]))
         # Every service that reaches the root through calls is affected.
         affected = {root: 0} | {
             s: nx.shortest_path_length(graph, s, root)
@@ -145,6 +185,12 @@ def simulate_services(
             strength = 0.55**hops
             lo, hi = min(begin + lag, minutes), min(begin + lag + duration, minutes)
             effect[service][lo:hi] = np.maximum(effect[service][lo:hi], strength)
+            added_failures[service][lo:hi] = np.maximum(
+                added_failures[service][lo:hi], failure_rate * strength
+            )
+            latency_gain[service][lo:hi] = np.maximum(
+                latency_gain[service][lo:hi], INCIDENT_LATENCY_GAIN[kind] * strength
+            )
         entries = [s for s in ENTRY_SERVICES if s in affected] or [root]
         alerted = min(entries, key=lambda s: affected[s])
         incident_rows.append(
@@ -165,11 +211,20 @@ def simulate_services(
         kind = KINDS[service]
         e = effect[service]
         base = BASE_LATENCY[kind]
+        requests = rng.poisson(REQUEST_RATES[service] * daily * (1 - 0.3 * e))
+        normal_rate = NOISY_FAILURE_RATES.get(service, QUIET_FAILURE_RATE)
+        # Noisy services fail in bursts: their rate varies from minute to minute.
+        spread = 0.8 if service in NOISY_FAILURE_RATES else 0.0
+        failure_rate = normal_rate * rng.lognormal(-(spread**2) / 2, spread, minutes)
+        failed = rng.binomial(requests, np.clip(failure_rate + added_failures[service], 0, 1))
         series = {
-            "latency_ms": base * daily * (1 + 3.0 * e) * rng.lognormal(0, 0.08, minutes),
-            "error_rate": np.clip(0.002 + 0.08 * e + rng.normal(0, 0.001, minutes), 0, 1),
+            "latency_ms": base
+            * daily
+            * (1 + latency_gain[service])
+            * rng.lognormal(0, 0.08, minutes),
+            "error_rate": failed / np.maximum(requests, 1),
             "cpu": np.clip(35 * daily + 45 * e + rng.normal(0, 3, minutes), 0, 100),
-            "requests": np.maximum(0, 400 * daily * (1 - 0.3 * e) + rng.normal(0, 20, minutes)),
+            "requests": requests.astype(float),
         }
         for metric, values in series.items():
             metric_frames.append(
