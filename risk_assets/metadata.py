@@ -12,9 +12,16 @@ def markdown_table(frame: pd.DataFrame, float_format: str = "{:.4f}") -> dg.Meta
     rule = "|" + "---|" * len(frame.columns)
     lines = [header, rule]
     for row in frame.itertuples(index=False):
-        cells = [float_format.format(v) if isinstance(v, float) else str(v) for v in row]
+        cells = [_cell(value, float_format) for value in row]
         lines.append("| " + " | ".join(cells) + " |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def _cell(value, float_format: str) -> str:
+    """Format one table cell; a missing value shows as a dash."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    return float_format.format(value) if isinstance(value, float) else str(value)
 
 
 def png_markdown(png_base64: str, title: str) -> dg.MetadataValue:

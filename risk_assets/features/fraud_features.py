@@ -88,6 +88,73 @@ def feature_columns(windows: FeatureWindows = WINDOWS) -> list[str]:
 FEATURE_COLUMNS = feature_columns()
 
 
+def feature_lookback_days(windows: FeatureWindows = WINDOWS) -> dict[str, int]:
+    """Days of history each feature needs before its value is complete.
+
+    A feature of a transaction in the first days of the data sees a window that is cut
+    off at the data's start, so its values are lower (counts) or noisier (rates) than
+    once the window is full. Windows over delayed labels need the label delay on top.
+    Features that look back over all history (first-seen flags, the gap to the previous
+    transaction, the last transactions, customers per device) count as complete after
+    the longest customer window.
+
+    Returns:
+        Days per name of ``feature_columns(windows)``; 0 for features of the
+        transaction alone.
+    """
+    longest = max(windows.customer_days)
+    shortest = min(windows.customer_days[1:] or windows.customer_days)
+    delay = windows.label_delay_days
+    days = dict.fromkeys(["amount", "hour", "is_weekend", "is_night"], 0)
+    for window in windows.customer_days:
+        days[f"customer_tx_count_{window}d"] = window
+        days[f"customer_avg_amount_{window}d"] = window
+    days[f"amount_ratio_{shortest}d"] = shortest
+    days["amount_ratio_baseline"] = windows.baseline_days + windows.baseline_lag_days
+    days[f"amount_ratio_{longest}d"] = longest
+    days[f"amount_zscore_{longest}d"] = longest
+    for name in (
+        "seconds_since_previous_tx",
+        f"customer_new_terminals_{longest}d",
+        "is_new_terminal_for_customer",
+        "is_new_device_for_customer",
+        f"last_{windows.sequence_length}_avg_amount",
+        f"last_{windows.sequence_length}_max_amount",
+        "device_customer_count",
+    ):
+        days[name] = longest
+    for window in windows.terminal_days:
+        days[f"terminal_tx_count_{window}d"] = window + delay
+        days[f"terminal_fraud_rate_{window}d"] = window + delay
+    for window in windows.device_days:
+        days[f"device_fraud_count_{window}d"] = window + delay
+        days[f"device_fraud_rate_{window}d"] = window + delay
+    return days
+
+
+def mask_unfilled_windows(
+    features: pd.DataFrame, data_start: pd.Timestamp, windows: FeatureWindows = WINDOWS
+) -> pd.DataFrame:
+    """Blank each feature on rows that come before its window is full.
+
+    Args:
+        features: Feature rows with a ``timestamp`` column.
+        data_start: First instant of the data the features were computed from.
+        windows: Window lengths the features were computed with.
+
+    Returns:
+        A copy in which each column of ``feature_lookback_days(windows)`` is NaN on the
+        rows earlier than ``data_start`` plus its lookback. Other columns are kept.
+    """
+    masked = features.copy()
+    start = pd.Timestamp(data_start)
+    for name, days in feature_lookback_days(windows).items():
+        if name in masked.columns and days > 0:
+            unfilled = masked["timestamp"] < start + pd.Timedelta(days=days)
+            masked[name] = masked[name].astype(float).where(~unfilled)
+    return masked
+
+
 def build_transaction_features(
     transactions: pd.DataFrame, windows: FeatureWindows = WINDOWS
 ) -> pd.DataFrame:

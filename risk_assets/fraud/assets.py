@@ -10,7 +10,11 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from risk_assets.features.fraud_features import FEATURE_COLUMNS, WINDOWS
+from risk_assets.features.fraud_features import (
+    FEATURE_COLUMNS,
+    WINDOWS,
+    mask_unfilled_windows,
+)
 from risk_assets.fraud.evaluation import (
     TimeSplit,
     evaluate_scores,
@@ -105,10 +109,15 @@ def fraud_model(
 
     # The monitoring loop compares daily data with these references when this version
     # is champion: a sample of training rows, and the model's scores on the test window.
+    # Features whose window was not yet full on a row are blanked there, so that drift
+    # compares only complete values.
     train_rows = transaction_features[
         in_window(transaction_features, split.train_start, split.train_end)
     ]
-    reference = train_rows.sample(min(len(train_rows), REFERENCE_ROWS), random_state=0)
+    reference = mask_unfilled_windows(
+        train_rows.sample(min(len(train_rows), REFERENCE_ROWS), random_state=0),
+        transaction_features["timestamp"].min(),
+    )
     test_rows = transaction_features[
         in_window(transaction_features, split.test_start, split.test_end)
     ]

@@ -6,13 +6,18 @@ registry). Above 1,000 reference rows it uses the normed Wasserstein distance, o
 Jensen-Shannon distance for columns with at most 5 values, with threshold 0.1. At
 1,000 rows or fewer it uses the K-S test, or chi-square (Z-test for two values), with
 a p-value threshold of 0.05. Every result therefore records its method and threshold.
+
+Missing values are left out column by column, so a column is tested on the rows where
+it has a value. A column with fewer than ``MIN_REFERENCE_VALUES`` reference values, or
+none on the current side, is not tested; the result names it with the reason.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from html import escape
 
 import pandas as pd
 from evidently import Report
@@ -20,6 +25,9 @@ from evidently.core.report import Snapshot
 from evidently.presets import DataDriftPreset
 
 logger = logging.getLogger(__name__)
+
+# Fewest reference values with which a column is tested; below it a test says little.
+MIN_REFERENCE_VALUES = 100
 
 
 @dataclass(frozen=True)
@@ -52,13 +60,16 @@ class DriftResult:
         columns: One result per tested column.
         reference_rows: Rows in the reference sample.
         current_rows: Rows in the current sample.
-        snapshot: The Evidently snapshot (``save_html`` writes the report).
+        snapshot: The Evidently snapshot (``save_html`` writes the report); None when no
+            column could be tested.
+        skipped: Columns not tested, with the reason for each.
     """
 
     columns: list[ColumnDrift]
     reference_rows: int
     current_rows: int
-    snapshot: Snapshot
+    snapshot: Snapshot | None
+    skipped: dict[str, str] = field(default_factory=dict)
 
     @property
     def drifted_columns(self) -> list[str]:
@@ -79,16 +90,29 @@ class DriftResult:
             "drifted_columns": self.drifted_columns,
             "drifted_share": self.drifted_share,
             "columns": [asdict(result) for result in self.columns],
+            "skipped_columns": dict(self.skipped),
         }
 
     def html(self) -> bytes:
-        """Render the Evidently report as HTML."""
+        """Render the Evidently report as HTML, or a short page when nothing was tested."""
+        if self.snapshot is None:
+            items = "".join(
+                f"<li>{escape(name)}: {escape(reason)}</li>"
+                for name, reason in self.skipped.items()
+            )
+            return (
+                f"<html><body><p>No column was tested.</p><ul>{items}</ul></body></html>".encode()
+            )
         return self.snapshot.get_html_str(as_iframe=False).encode()
 
     def table(self) -> pd.DataFrame:
-        """Return one row per column, drifted first."""
-        frame = pd.DataFrame([asdict(result) for result in self.columns])
-        return frame.sort_values(["drifted", "column"], ascending=[False, True], kind="stable")
+        """Return one row per column, drifted first, then the columns not tested."""
+        tested = sorted(self.columns, key=lambda result: (not result.drifted, result.column))
+        rows = [asdict(result) for result in tested]
+        rows += [
+            {"column": name, "method": f"not tested: {why}"} for name, why in self.skipped.items()
+        ]
+        return pd.DataFrame(rows, columns=list(ColumnDrift.__dataclass_fields__))
 
 
 def shared_columns(
@@ -115,7 +139,10 @@ def shared_columns(
 
 
 def compute_drift(
-    reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str]
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    columns: Sequence[str],
+    min_reference_values: int = MIN_REFERENCE_VALUES,
 ) -> DriftResult:
     """Test each of ``columns`` for drift between ``reference`` and ``current``.
 
@@ -123,9 +150,11 @@ def compute_drift(
         reference: Reference sample (the champion's training or held-out rows).
         current: Current sample.
         columns: Numeric columns to test; those missing from either frame are skipped.
+        min_reference_values: Fewest non-missing reference values a column needs to be
+            tested.
 
     Returns:
-        One result per column tested.
+        One result per column tested, and the reason for each column that was not.
 
     Raises:
         ValueError: Either frame is empty, or the frames share none of ``columns``.
@@ -133,16 +162,36 @@ def compute_drift(
     for name, frame in (("reference", reference), ("current", current)):
         if frame.empty:
             raise ValueError(f"the {name} sample is empty; drift needs rows on both sides")
-    tested = shared_columns(reference, current, columns)
-    reference_part = reference[tested].astype(float)
-    current_part = current[tested].astype(float)
-    report = Report([DataDriftPreset(columns=tested)], include_tests=True)
-    snapshot = report.run(current_data=current_part, reference_data=reference_part)
+    shared = shared_columns(reference, current, columns)
+    reference_part = reference[shared].astype(float)
+    current_part = current[shared].astype(float)
+    skipped = {}
+    for name in shared:
+        known = int(reference_part[name].notna().sum())
+        if known < min_reference_values:
+            skipped[name] = (
+                f"{known} reference values, fewer than {min_reference_values}; rows before "
+                "the feature's window is full carry no value"
+            )
+        elif not current_part[name].notna().any():
+            skipped[name] = "no current value; the feature's window is not full yet"
+    tested = [name for name in shared if name not in skipped]
+    if skipped:
+        logger.info("drift leaves out columns without enough values: %s", sorted(skipped))
+    snapshot = None
+    results: list[ColumnDrift] = []
+    if tested:
+        report = Report([DataDriftPreset(columns=tested)], include_tests=True)
+        snapshot = report.run(
+            current_data=current_part[tested], reference_data=reference_part[tested]
+        )
+        results = _parse_column_results(snapshot.dict())
     return DriftResult(
-        columns=_parse_column_results(snapshot.dict()),
+        columns=results,
         reference_rows=len(reference_part),
         current_rows=len(current_part),
         snapshot=snapshot,
+        skipped=skipped,
     )
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import roc_auc_score
 
-from risk_assets.features.fraud_features import FEATURE_COLUMNS
+from risk_assets.features.fraud_features import FEATURE_COLUMNS, mask_unfilled_windows
 from risk_assets.fraud.evaluation import TimeSplit, in_window
 from risk_assets.fraud.training import train_fraud_model
 from risk_assets.metadata import markdown_table
@@ -98,7 +98,9 @@ def build_registry_assets(
 
         train_rows = features[in_window(features, split.train_start, split.train_end)]
         sample_size = min(len(train_rows), setup.reference_rows)
-        reference = train_rows.sample(sample_size, random_state=0)[FEATURE_COLUMNS]
+        # Blank features whose window was not full yet, counted from the feed's start.
+        sample = train_rows.sample(sample_size, random_state=0)
+        reference = mask_unfilled_windows(sample, setup.day(0))[FEATURE_COLUMNS]
         reason = context.run.tags.get(RETRAIN_REASON_TAG, "manual run")
         with tempfile.TemporaryDirectory() as scratch:
             artifacts = save_reference_artifacts(reference, holdout_scores, Path(scratch))

@@ -8,6 +8,8 @@ from risk_assets.features.fraud_features import (
     FEATURE_COLUMNS,
     FeatureWindows,
     build_transaction_features,
+    feature_lookback_days,
+    mask_unfilled_windows,
 )
 from risk_assets.features.windows import KeyedTimeIndex
 from risk_assets.ingestion.simulator import SimulationConfig, simulate
@@ -100,3 +102,34 @@ def test_customer_mean_excludes_current_amount():
     assert features["amount_ratio_30d"].iloc[2] == pytest.approx(25.0)
     assert list(features["is_new_terminal_for_customer"]) == [1, 1, 0]
     assert features["seconds_since_previous_tx"].iloc[1] == 3600
+
+
+def test_unfilled_windows_are_blanked():
+    start = pd.Timestamp("2025-01-01")
+    rows = pd.DataFrame(
+        {
+            "timestamp": start + pd.to_timedelta([0, 6, 7, 29, 30, 43, 44], unit="D"),
+            "amount": 10.0,
+            "customer_tx_count_7d": 1.0,
+            "customer_tx_count_30d": 1.0,
+            "amount_ratio_baseline": 1.0,
+            "terminal_fraud_rate_7d": 0.0,
+            "transaction_id": range(7),
+        }
+    )
+    masked = mask_unfilled_windows(rows, start)
+    assert masked["amount"].notna().all()
+    assert masked["transaction_id"].tolist() == list(range(7))
+    # Complete from day 7, day 30 and day 44 (30 days ending 14 days back).
+    assert masked["customer_tx_count_7d"].isna().tolist() == [True, True] + [False] * 5
+    assert masked["customer_tx_count_30d"].isna().tolist() == [True] * 4 + [False] * 3
+    assert masked["amount_ratio_baseline"].isna().tolist() == [True] * 6 + [False]
+    # A fraud rate over delayed labels needs the 7-day label delay as well.
+    assert masked["terminal_fraud_rate_7d"].isna().tolist() == [True] * 3 + [False] * 4
+    assert rows["customer_tx_count_30d"].notna().all()
+
+
+def test_every_feature_has_a_lookback():
+    lookback = feature_lookback_days()
+    assert set(lookback) == set(FEATURE_COLUMNS)
+    assert all(days >= 0 for days in lookback.values())

@@ -25,6 +25,36 @@ def frames(reference_rows: int, current_rows: int = 300, shift: float = 1.0):
     return reference, current
 
 
+def test_columns_without_enough_values_are_not_tested():
+    reference, current = frames(3000)
+    # Only 60 reference rows have a value, as for a window that filled late in training.
+    reference.loc[60:, "moving"] = np.nan
+    result = compute_drift(reference, current, ["stable", "moving"])
+    assert [column.column for column in result.columns] == ["stable"]
+    assert "60 reference values, fewer than 100" in result.skipped["moving"]
+    assert result.drifted_share == 0.0
+    table = result.table()
+    assert table["column"].tolist() == ["stable", "moving"]
+    assert table["method"].iloc[1].startswith("not tested")
+    assert result.summary()["skipped_columns"] == result.skipped
+
+    current["stable"] = np.nan
+    nothing = compute_drift(reference, current, ["stable", "moving"])
+    assert nothing.columns == [] and nothing.snapshot is None
+    assert "no current value" in nothing.skipped["stable"]
+    assert b"No column was tested" in nothing.html()
+
+
+def test_sparse_reference_is_tested_on_its_values():
+    reference, current = frames(3000)
+    reference.loc[500:, "moving"] = np.nan
+    result = compute_drift(reference, current, ["stable", "moving"])
+    by_column = {column.column: column for column in result.columns}
+    # 500 values: Evidently picks the test for a small sample, not the 3,000 rows.
+    assert by_column["moving"].method == "K-S p_value"
+    assert by_column["moving"].drifted
+
+
 @pytest.mark.parametrize(
     ("reference_rows", "method", "kind"),
     [(500, "K-S p_value", "p_value"), (3000, "Wasserstein distance (normed)", "distance")],
