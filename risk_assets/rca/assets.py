@@ -47,7 +47,7 @@ class IncidentReportsConfig(dg.Config):
     """How much an equally abnormal callee lowers a candidate's score (0 to 1)."""
     history_minutes: int = 360
     """Minutes before the baseline whose metrics, outside incidents, set the normal
-    spread and failure rate of each service (0: the baseline alone)."""
+    failure rate of each service (0: the baseline alone)."""
 
 
 @dg.asset(

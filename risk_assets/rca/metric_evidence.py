@@ -7,44 +7,40 @@ against the mean of a baseline window before the incident, in units of the metri
 normal variation.
 
 An availability or error rate of a service that also reports a request count is judged
-by its failed calls instead: the number that failed in an incident row is compared with
-the number expected at the service's normal failure rate (binomial upper tail, turned
-into the one-sided normal deviate with the same tail probability). Three failures of a
-service that failed none of its last 80,000 calls are then strong evidence, while a
-few more failures of a service that always fails some calls are not. Where the share
-also has a measured normal spread, the smaller of the two deviations is kept, so a
-service whose failures come in bursts is judged by how much it usually varies.
+by its failed calls instead, against the service's normal failure rate
+(``failure_counts``).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri_exp
-from scipy.stats import binom
 
 from risk_assets.rca.errors import RcaError
+from risk_assets.rca.failure_counts import (
+    COUNT_METRIC_PREFIXES,
+    check_reference_failures,
+    count_failures,
+    failure_count_z,
+)
 
 METRIC_COLUMNS = ["timestamp", "service", "metric", "value"]
 # Sign of a harmful change per metric-name prefix: +1 up, -1 down, 0 either way.
 METRIC_DIRECTIONS = {
     "latency": 1,
     "error": 1,
+    "failure": 1,
     "cpu": 1,
     "memory": 1,
     "availability": -1,
     "requests": 0,
 }
-# Metrics that are event counts per interval; their noise is at least Poisson.
-COUNT_METRIC_PREFIXES = ("requests",)
-# Metrics that are a share of failed or successful requests.
-PROPORTION_METRIC_PREFIXES = ("availability", "error")
-FAILURE_COLUMNS = ["failures", "requests"]
 _TINY = 1e-9
-# Bound on a failure-count deviation; a tail probability below about 1e-300 says no more.
-_MAX_COUNT_Z = 37.0
+# Deviates closer to 0 than this give no usable equivalent scale.
+_MIN_SCALED_Z = 0.01
 
 
 def metric_direction(metric: str) -> int:
@@ -59,10 +55,12 @@ def metric_direction(metric: str) -> int:
 def pivot_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     """Pivot long metrics to one column per ``(service, metric)``, indexed by timestamp.
 
-    Metrics already in that wide form are returned as they are.
+    Metrics already in that wide form are returned as they are. Rows repeated with the
+    same value (the same data loaded twice) count once.
 
     Raises:
-        RcaError: A required column is missing.
+        RcaError: A required column is missing, or one ``(timestamp, service, metric)``
+            has different values.
     """
     if isinstance(metrics.columns, pd.MultiIndex):
         return metrics
@@ -71,6 +69,18 @@ def pivot_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
         raise RcaError(
             f"service_metrics is missing columns {sorted(missing)}; expected {METRIC_COLUMNS}."
         )
+    keys = ["timestamp", "service", "metric"]
+    repeated = metrics[metrics.duplicated(keys, keep=False)]
+    if len(repeated):
+        values = repeated.groupby(keys)["value"].nunique()
+        conflicting = values[values > 1]
+        if len(conflicting):
+            timestamp, service, metric = conflicting.index[0]
+            raise RcaError(
+                f"service_metrics has {len(conflicting)} (timestamp, service, metric) keys "
+                f"with different values, such as {metric} of {service!r} at {timestamp}. "
+                "Combine replicas before ranking: sum call counts and weigh shares by calls."
+            )
     wide = metrics.pivot_table(
         index="timestamp", columns=["service", "metric"], values="value", aggfunc="mean"
     )
@@ -94,27 +104,23 @@ def reference_scales(reference: pd.DataFrame) -> pd.Series:
     return scales
 
 
-def reference_failures(reference: pd.DataFrame) -> pd.DataFrame:
-    """Count the failed and all calls of each service in a normal period.
+def reference_failures(
+    reference: pd.DataFrame, units: Mapping[tuple[str, str], float] | None = None
+) -> pd.DataFrame:
+    """Count failed and all calls of each service in a normal period.
 
     Args:
         reference: Metrics from a period without incidents, long or wide
             (``pivot_metrics``).
+        units: Unit (100 for percent, 1 for a fraction) of each share, decided on longer
+            data with ``failure_counts.share_units``; shares not in it are decided here.
 
     Returns:
-        Columns ``failures`` and ``requests`` indexed by ``(service, metric)``, one row
-        per availability or error-rate metric of a service that also reports a request
-        count.
+        Columns ``failures``, ``requests``, ``dispersion`` and ``unit`` indexed by
+        ``(service, metric)``, one row per availability or error-rate metric of a service
+        that also reports a request count.
     """
-    wide = pivot_metrics(reference)
-    rows = {}
-    for column in wide.columns:
-        calls = _failed_calls(wide, column)
-        if calls is not None:
-            failures, counts = calls
-            rows[column] = (float(failures.sum(skipna=True)), float(counts.sum(skipna=True)))
-    index = pd.MultiIndex.from_tuples(list(rows), names=["service", "metric"])
-    return pd.DataFrame(list(rows.values()), index=index, columns=FAILURE_COLUMNS)
+    return count_failures(pivot_metrics(reference), units)
 
 
 def metric_deviations(
@@ -142,21 +148,25 @@ def metric_deviations(
             ``"mean"`` the mean deviation.
         failures: Optional failed and all calls per ``(service, metric)`` in a normal
             period, from ``reference_failures``. They are added to the baseline window's
-            calls to set each service's normal failure rate.
+            calls to set each service's normal failure rate, and set the share's unit
+            and dispersion.
         failure_counts: Judge availability and error rates by their failed calls where
-            the service reports a request count; when False, by their spread alone.
+            the service reports a request count (``failure_counts.failure_count_z``);
+            when False, by their spread alone.
 
     Returns:
         One row per measured metric: ``service``, ``metric``, ``baseline_value``,
         ``incident_value`` (the peak or mean value in the window), ``scale`` and ``z``.
         ``z`` is the harmful deviation in units of ``scale``, negative when the metric
         improved. For a failure share judged by its failed calls, ``scale`` is the
-        spread that would give the same ``z``. It is the peak row's scale for
-        ``"peak"`` and the mean over the window for ``"mean"``.
+        spread that would give the same ``z`` (the usual scale when ``z`` is near 0).
+        It is the peak row's scale for ``"peak"`` and the mean over the window for
+        ``"mean"``.
         Metrics with no value in either window are left out.
 
     Raises:
-        RcaError: ``statistic`` is not "peak" or "mean".
+        RcaError: ``statistic`` is not "peak" or "mean", ``failures`` is invalid, or a
+            share or request count is out of range.
     """
     if statistic not in {"peak", "mean"}:
         raise RcaError(f"statistic={statistic!r} is invalid; use 'peak' or 'mean'.")
@@ -180,7 +190,6 @@ def metric_deviations(
     if reference_scale is not None:
         reference = reference_scale.reindex(pd.MultiIndex.from_tuples(measured))
         scale = pd.Series(reference.to_numpy(), index=base.index).fillna(scale)
-    has_spread = (scale > _TINY).to_numpy()
     # A metric that never moved (or has no measured spread) would turn any change into
     # an infinite z-score, so its scale falls back to 5 % of its baseline level.
     fallback = 0.05 * base.abs()
@@ -196,16 +205,18 @@ def metric_deviations(
     change = (after - base).to_numpy()
     deviations = change / row_scale
     harmful = np.where(signs == 0, np.abs(deviations), deviations * signs)
+    if failures is not None:
+        check_reference_failures(failures)
     for position, column in enumerate(measured if failure_counts else []):
-        count_z = _failure_count_z(wide, column, before.index, after.index, failures)
+        count_z = failure_count_z(wide, column, before.index, after.index, failures)
         if count_z is None:
             continue
-        spread_z = harmful[:, position]
-        judged = np.fmin(count_z, spread_z) if has_spread[position] else count_z
-        harmful[:, position] = judged
+        # Rows without a request count keep the deviation measured against the spread.
+        counted = ~np.isnan(count_z)
+        harmful[:, position] = np.where(counted, count_z, harmful[:, position])
         with np.errstate(divide="ignore", invalid="ignore"):
-            equivalent = np.abs(change[:, position]) / np.abs(judged)
-        usable = np.isfinite(equivalent) & (equivalent > 0)
+            equivalent = np.abs(change[:, position]) / np.abs(count_z)
+        usable = counted & (np.abs(count_z) >= _MIN_SCALED_Z) & np.isfinite(equivalent)
         row_scale[:, position] = np.where(usable, equivalent, row_scale[:, position])
     if statistic == "peak":
         filled = np.where(np.isnan(harmful), -np.inf, harmful)
@@ -228,79 +239,6 @@ def metric_deviations(
         },
         columns=result_columns,
     )
-
-
-def _failed_calls(
-    wide: pd.DataFrame, column: tuple[str, str]
-) -> tuple[pd.Series, pd.Series] | None:
-    """Return the failed and all calls per row behind a failure share, or None.
-
-    None when ``column`` is not an availability or error rate, or its service reports no
-    request count. Values above 1 are taken as percentages.
-    """
-    service, metric = column
-    if not metric.lower().startswith(PROPORTION_METRIC_PREFIXES):
-        return None
-    count_metrics = sorted(
-        name
-        for owner, name in wide.columns
-        if owner == service and name.lower().startswith(COUNT_METRIC_PREFIXES)
-    )
-    if not count_metrics:
-        return None
-    share = wide[column]
-    # NOTE: a percentage that never exceeds 1 (such as an error rate below 1 %) is read
-    # as a fraction, which overstates its failures.
-    unit = 100.0 if share.max(skipna=True) > 1.0 else 1.0
-    failed_share = share / unit
-    if metric_direction(metric) < 0:
-        failed_share = 1.0 - failed_share
-    counts = wide[(service, count_metrics[0])].clip(lower=0.0)
-    failures = (failed_share.clip(0.0, 1.0) * counts).round()
-    return failures, counts.round()
-
-
-def _failure_count_z(
-    wide: pd.DataFrame,
-    column: tuple[str, str],
-    before: pd.Index,
-    after: pd.Index,
-    reference: pd.DataFrame | None,
-) -> np.ndarray | None:
-    """Judge each incident row of a failure share by its number of failed calls.
-
-    The normal failure rate pools the baseline rows with the reference period's calls,
-    with half a failure and half a success added (the Jeffreys prior), so a service that
-    never failed still has a small, positive rate. Each incident row's failures are
-    compared with a binomial count at that rate, and the upper-tail probability (mid-p)
-    becomes the normal deviate with the same tail. Rows with fewer failures than
-    expected get a negative deviate, rows without a count NaN.
-
-    Returns:
-        One deviate per incident row, or None when ``column`` has no request count.
-    """
-    calls = _failed_calls(wide, column)
-    if calls is None:
-        return None
-    failures, counts = calls
-    normal_failures = float(failures.loc[before].sum(skipna=True))
-    normal_calls = float(counts.loc[before].where(failures.loc[before].notna()).sum(skipna=True))
-    if reference is not None and column in reference.index:
-        normal_failures += float(reference.at[column, "failures"])
-        normal_calls += float(reference.at[column, "requests"])
-    rate = (normal_failures + 0.5) / (normal_calls + 1.0)
-    row_failures = failures.loc[after].to_numpy(dtype=float)
-    row_calls = counts.loc[after].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # Mid-p tail: P(more failures) + P(as many) / 2, so a row with the expected
-        # count scores about 0 rather than the positive deviate of P(at least as many).
-        log_tail = np.logaddexp(
-            binom.logsf(row_failures, row_calls, rate),
-            np.log(0.5) + binom.logpmf(row_failures, row_calls, rate),
-        )
-        z = -ndtri_exp(np.minimum(log_tail, 0.0))
-    z = np.clip(z, -_MAX_COUNT_Z, _MAX_COUNT_Z)
-    return np.where(np.isnan(row_failures) | np.isnan(row_calls), np.nan, z)
 
 
 def alert_correlations(

@@ -16,13 +16,10 @@ import networkx as nx
 import pandas as pd
 
 from risk_assets.rca.errors import RcaError
+from risk_assets.rca.failure_counts import share_units
 from risk_assets.rca.knowledge import KnowledgeBase
 from risk_assets.rca.log_templates import log_evidence
-from risk_assets.rca.metric_evidence import (
-    pivot_metrics,
-    reference_failures,
-    reference_scales,
-)
+from risk_assets.rca.metric_evidence import pivot_metrics, reference_failures
 from risk_assets.rca.ranking import RankingSettings, rank_of, rank_root_causes
 
 logger = logging.getLogger(__name__)
@@ -59,8 +56,9 @@ class ReportSettings:
         top_k: Candidates kept per incident.
         ranking: Weights of the root-cause score.
         history: Period before the baseline whose metrics, outside every incident's
-            window, set each metric's normal spread and each service's normal failure
-            rate. Zero uses the baseline alone.
+            window, set each service's normal failure rate and its dispersion. Zero uses
+            the baseline alone. Other metrics' spread comes from the baseline, because a
+            slow daily drift over hours would count as noise.
     """
 
     baseline: pd.Timedelta = pd.Timedelta("60min")
@@ -115,10 +113,22 @@ def build_incident_reports(
             f"incidents is missing columns {sorted(missing)}; expected {INCIDENT_COLUMNS}."
         )
     wide = pivot_metrics(metrics)
-    disturbed = _incident_spans(incidents, settings.window)
+    # Each share's unit is decided once on all the metrics, so that the history and
+    # the incident are read alike.
+    units = share_units(wide)
+    disturbed = _incident_spans(incidents, wide.index, settings.window)
     rows, true_ranks = [], []
     for incident in incidents.itertuples(index=False):
-        start = pd.Timestamp(incident.start)
+        start = _incident_time(incident.start, wide.index, incident.incident_id, "start")
+        in_window = (wide.index >= start) & (wide.index < start + settings.window)
+        if not in_window.any():
+            logger.warning(
+                "Incident %s: no service metrics between %s and %s; its candidates have no "
+                "metric evidence.",
+                incident.incident_id,
+                start,
+                start + settings.window,
+            )
         normal = _normal_history(wide, start - settings.baseline, settings.history, disturbed)
         evidence = log_evidence(templates, start, settings.baseline, settings.window)
         evidence = evidence.set_index("service") if not evidence.empty else evidence
@@ -131,10 +141,9 @@ def build_incident_reports(
             start,
             settings.baseline,
             settings.window,
-            reference_scale=reference_scales(normal) if len(normal) else None,
             log_scores=log_scores,
             settings=settings.ranking,
-            reference_failures=reference_failures(normal) if len(normal) else None,
+            reference_failures=reference_failures(normal, units) if len(normal) else None,
         )
         truth = getattr(incident, "root_cause_service", None)
         truth = None if truth is None or pd.isna(truth) else str(truth)
@@ -179,15 +188,52 @@ def build_incident_reports(
     return report, summarize_ranks(true_ranks, n_incidents=len(incidents))
 
 
-def _incident_spans(incidents: pd.DataFrame, window: pd.Timedelta) -> list[tuple]:
-    """Return each incident's disturbed span: start to its end or the window, whichever is later."""
+def _incident_time(value, index: pd.Index, incident_id, field_name: str) -> pd.Timestamp:
+    """Return an incident's time as a Timestamp comparable with the metrics' index.
+
+    Raises:
+        RcaError: The value is not a time, or one of the two carries a time zone and
+            the other does not.
+    """
+    try:
+        moment = pd.Timestamp(value)
+    except (TypeError, ValueError) as error:
+        raise RcaError(
+            f"incident {incident_id}: {field_name}={value!r} is not a time ({error})."
+        ) from error
+    if pd.isna(moment):
+        raise RcaError(f"incident {incident_id}: {field_name} is missing; give its time.")
+    metrics_zone = getattr(index, "tz", None)
+    if (moment.tz is None) != (metrics_zone is None):
+        raise RcaError(
+            f"incident {incident_id}: {field_name}={moment} and the service metrics' "
+            f"timestamps (time zone {metrics_zone}) differ in having a time zone; convert "
+            "both to UTC, or both to naive UTC."
+        )
+    return moment
+
+
+def _incident_spans(incidents: pd.DataFrame, index: pd.Index, window: pd.Timedelta) -> list:
+    """Return each incident's disturbed span: start to its end or the window, whichever is later.
+
+    An ``end`` before the start is a data error, so it is logged and the window used.
+    """
     spans = []
     for incident in incidents.itertuples(index=False):
-        start = pd.Timestamp(incident.start)
+        start = _incident_time(incident.start, index, incident.incident_id, "start")
         end = start + window
         recorded_end = getattr(incident, "end", None)
         if recorded_end is not None and not pd.isna(recorded_end):
-            end = max(end, pd.Timestamp(recorded_end))
+            recorded_end = _incident_time(recorded_end, index, incident.incident_id, "end")
+            if recorded_end < start:
+                logger.warning(
+                    "Incident %s: end %s is before start %s; using the %s window.",
+                    incident.incident_id,
+                    recorded_end,
+                    start,
+                    window,
+                )
+            end = max(end, recorded_end)
         spans.append((start, end))
     return spans
 

@@ -13,7 +13,6 @@ from risk_assets.rca.metric_evidence import (
     metric_deviations,
     pivot_metrics,
     reference_failures,
-    reference_scales,
 )
 from risk_assets.rca.ranking import RankingSettings, rank_of, rank_root_causes
 from risk_assets.rca.reports import ReportSettings, build_incident_reports
@@ -94,26 +93,83 @@ def test_expected_failures_are_not_evidence():
     assert abs(deviations.set_index("metric").at["availability", "z"]) < 1.0
 
 
-def test_bursty_failures_are_judged_by_spread():
-    # Minute-to-minute failure rates vary far more than a binomial count would, so a
-    # minute at the high end of the usual range is not a significant change.
+def _mid_p_deviate(failures: float, calls: float, rate: float) -> float:
+    return norm.isf(binom.sf(failures, calls, rate) + 0.5 * binom.pmf(failures, calls, rate))
+
+
+def test_bursty_failures_are_scaled_down():
+    # Minute-to-minute failure rates vary far more than a binomial count would, so the
+    # deviate is divided by the square root of the baseline's Pearson dispersion.
     rng = np.random.default_rng(5)
     calls = np.full(MINUTES, 400)
     rates = 0.03 * rng.lognormal(-0.5, 1.0, MINUTES)
     failed = rng.binomial(calls, np.clip(rates, 0, 1)).astype(float)
-    failed[70] = np.quantile(failed[:60], 0.95)
+    failed[70] = np.round(np.quantile(failed[:60], 0.95))
     wide = pivot_metrics(pd.concat(_service("bursty", calls, failed), ignore_index=True))
-    spread = reference_scales(wide.iloc[:60])
-    deviations = metric_deviations(wide, ["bursty"], INCIDENT, BASELINE, WINDOW, spread)
-    row = deviations.set_index("metric").loc["availability"]
-    usual = spread[("bursty", "availability")]
-    assert row["z"] <= (row["baseline_value"] - row["incident_value"]) / usual + 1e-9
-    assert row["z"] < 3.0
-    # The failed calls alone, against the baseline's pooled rate, would call it an outlier.
+    deviations = metric_deviations(wide, ["bursty"], INCIDENT, BASELINE, WINDOW)
+    z = deviations.set_index("metric").at["availability", "z"]
+
     rate = (failed[:60].sum() + 0.5) / (calls[:60].sum() + 1)
-    count = failed[70]
-    count_z = norm.isf(binom.sf(count, 400, rate) + 0.5 * binom.pmf(count, 400, rate))
-    assert count_z > 3.0
+    expected = failed[:60] - calls[:60] * rate
+    dispersion = np.sum(expected**2 / (calls[:60] * rate * (1 - rate))) / 59
+    assert dispersion > 5.0
+    peak = max(_mid_p_deviate(f, 400, rate) for f in failed[60:])
+    assert z == pytest.approx(peak / np.sqrt(dispersion), rel=1e-6)
+    assert z < 3.0
+    assert _mid_p_deviate(failed[70], 400, rate) > 3.0
+
+
+def test_uneven_traffic_keeps_sign_of_change():
+    # Quiet minutes (1 failure in 10 calls) pull the mean availability down to 95 %,
+    # so against that mean a busy minute with 20 failures in 1,000 looks better. Its
+    # failed calls are judged against the pooled rate of about 0.1 % instead, scaled
+    # down by the dispersion of the quiet minutes' failures.
+    minutes = np.arange(MINUTES)
+    calls = np.where(minutes % 2 == 0, 10.0, 1000.0)
+    failed = np.where(minutes % 2 == 0, 1.0, 0.0)
+    calls[60:] = 1000.0
+    failed[60:] = 0.0
+    failed[70] = 20.0
+    wide = pivot_metrics(pd.concat(_service("s", calls, failed), ignore_index=True))
+    counted = metric_deviations(wide, ["s"], INCIDENT, BASELINE, WINDOW).set_index("metric")
+    spread = metric_deviations(
+        wide, ["s"], INCIDENT, BASELINE, WINDOW, failure_counts=False
+    ).set_index("metric")
+    assert spread.at["availability", "z"] < 0
+    assert counted.at["availability", "z"] > 1.0
+
+
+@pytest.mark.parametrize(
+    ("calls", "availability", "least_z"),
+    [
+        # The request counter stops being scraped during the incident.
+        (
+            np.r_[np.full(60, 1000.0), np.full(30, np.nan)],
+            np.r_[np.full(60, 100.0), np.full(30, 20.0)],
+            10.0,
+        ),
+        # The counter starts with the incident, so no normal rate can be measured.
+        (
+            np.r_[np.full(60, np.nan), np.full(30, 1000.0)],
+            np.r_[np.full(60, 99.9), np.full(30, 90.0)],
+            1.0,
+        ),
+    ],
+)
+def test_missing_counts_fall_back_to_spread(calls, availability, least_z):
+    frame = pd.concat(
+        [
+            pd.DataFrame({"timestamp": TIMES, "service": "s", "metric": name, "value": values})
+            for name, values in (("availability", availability), ("requests", calls))
+        ],
+        ignore_index=True,
+    )
+    wide = pivot_metrics(frame)
+    counted = metric_deviations(wide, ["s"], INCIDENT, BASELINE, WINDOW)
+    spread = metric_deviations(wide, ["s"], INCIDENT, BASELINE, WINDOW, failure_counts=False)
+    z = counted.set_index("metric").at["availability", "z"]
+    assert z == pytest.approx(spread.set_index("metric").at["availability", "z"])
+    assert z > least_z
 
 
 @pytest.fixture
@@ -224,3 +280,154 @@ def test_report_history_skips_earlier_incidents(shop_topology):
 def test_negative_history_rejected():
     with pytest.raises(RcaError, match="history=-1 days"):
         ReportSettings(history=pd.Timedelta("-1min"))
+
+
+def _one_service(**metrics: np.ndarray) -> pd.DataFrame:
+    return pd.concat(
+        [
+            pd.DataFrame({"timestamp": TIMES, "service": "s", "metric": name, "value": values})
+            for name, values in metrics.items()
+        ],
+        ignore_index=True,
+    )
+
+
+def test_total_request_metric_is_chosen():
+    availability = np.r_[np.full(60, 100.0), np.full(30, 99.5)]
+    calls = np.full(MINUTES, 1000.0)
+    plain = _one_service(availability=availability, requests=calls)
+    named = _one_service(
+        availability=availability, requests_total=calls, requests_failed=np.full(MINUTES, 1.0)
+    )
+    expected = metric_deviations(pivot_metrics(plain), ["s"], INCIDENT, BASELINE, WINDOW)
+    chosen = metric_deviations(pivot_metrics(named), ["s"], INCIDENT, BASELINE, WINDOW)
+    availability_z = chosen.set_index("metric").at["availability", "z"]
+    assert availability_z == pytest.approx(expected.set_index("metric").at["availability", "z"])
+
+
+def test_ambiguous_request_metrics_rejected():
+    frame = _one_service(
+        availability=np.full(MINUTES, 100.0),
+        requests_in=np.full(MINUTES, 10.0),
+        requests_out=np.full(MINUTES, 10.0),
+    )
+    with pytest.raises(RcaError, match="several request metrics"):
+        metric_deviations(pivot_metrics(frame), ["s"], INCIDENT, BASELINE, WINDOW)
+
+
+@pytest.mark.parametrize(
+    ("metric", "bad", "message"),
+    [
+        ("availability", -1.0, "availability of service 's' is -1.0"),
+        ("availability", 150.0, "availability of service 's' is 150.0"),
+        ("requests", -5.0, "requests of service 's' is -5.0"),
+    ],
+)
+def test_out_of_range_values_rejected(metric, bad, message):
+    values = {"availability": np.full(MINUTES, 99.9), "requests": np.full(MINUTES, 100.0)}
+    values[metric] = values[metric].copy()
+    values[metric][70] = bad
+    wide = pivot_metrics(_one_service(**values))
+    with pytest.raises(RcaError, match=message):
+        metric_deviations(wide, ["s"], INCIDENT, BASELINE, WINDOW)
+
+
+@pytest.mark.parametrize(
+    ("failures", "requests", "message"),
+    [(5e5, 1e5, "failures=500000.0"), (-5.0, 1e5, "failures=-5.0"), (np.nan, 1e5, "nan")],
+)
+def test_invalid_reference_counts_rejected(failures, requests, message):
+    wide = pivot_metrics(
+        _one_service(availability=np.full(MINUTES, 100.0), requests=np.full(MINUTES, 1e3))
+    )
+    reference = pd.DataFrame(
+        {"failures": [failures], "requests": [requests]},
+        index=pd.MultiIndex.from_tuples([("s", "availability")]),
+    )
+    with pytest.raises(RcaError, match=message):
+        metric_deviations(wide, ["s"], INCIDENT, BASELINE, WINDOW, failures=reference)
+
+
+def test_reference_counts_calls_only_with_share():
+    # Availability every fifth minute, requests every minute.
+    availability = np.full(MINUTES, np.nan)
+    availability[::5] = 99.0
+    counts = reference_failures(
+        _one_service(availability=availability, requests=np.full(MINUTES, 1000.0))
+    )
+    assert counts.loc[("s", "availability"), "requests"] == 1000.0 * 18
+    assert counts.loc[("s", "availability"), "failures"] == 10.0 * 18
+
+
+def test_percent_unit_follows_the_longer_data(shop_topology):
+    # An error rate in percent that is 0.2 % in the history reads as a fraction on the
+    # history alone; the report decides the unit on all the metrics instead.
+    minutes = 8 * 60
+    times = START + pd.to_timedelta(np.arange(minutes), unit="min")
+    error_rate = np.full(minutes, 0.2)
+    error_rate[362:380] = 4.0
+    frames = []
+    for service in ("site", "listings", "search", "db"):
+        rate = error_rate if service in ("site", "db", "listings") else np.full(minutes, 0.2)
+        for name, values in (("error_rate", rate), ("requests", np.full(minutes, 1000.0))):
+            frames.append(
+                pd.DataFrame(
+                    {"timestamp": times, "service": service, "metric": name, "value": values}
+                )
+            )
+    incidents = (
+        _history_incidents().iloc[[1]].assign(alerted_metric="error_rate", root_cause_service="db")
+    )
+    no_logs = pd.DataFrame(columns=["timestamp", "service", "level", "template_id", "template"])
+    report, _ = build_incident_reports(
+        incidents,
+        build_dependency_graph(shop_topology),
+        pd.concat(frames, ignore_index=True),
+        no_logs,
+        load_knowledge_base(),
+        ReportSettings(history=pd.Timedelta("6h")),
+    )
+    db = report[report["service"] == "db"].iloc[0]
+    assert db["metric_z"] > 10.0
+    assert db["rank"] == 1
+
+
+def test_share_zero_throughout_leaves_unit_open():
+    # A service that failed every call in the normal period (availability 0) and
+    # recovers to 100 % in the incident: the reference cannot tell the unit.
+    normal = _one_service(availability=np.zeros(MINUTES), requests=np.full(MINUTES, 10.0))
+    counts = reference_failures(normal)
+    assert np.isnan(counts.loc[("s", "availability"), "unit"])
+    availability = np.r_[np.zeros(60), np.full(30, 100.0)]
+    wide = pivot_metrics(_one_service(availability=availability, requests=np.full(MINUTES, 10.0)))
+    deviations = metric_deviations(wide, ["s"], INCIDENT, BASELINE, WINDOW, failures=counts)
+    assert deviations.set_index("metric").at["availability", "z"] < 0
+
+
+def test_conflicting_duplicate_rows_rejected():
+    frame = _one_service(availability=np.full(MINUTES, 100.0))
+    assert pivot_metrics(pd.concat([frame, frame])).shape == (MINUTES, 1)
+    changed = frame.assign(value=99.0)
+    with pytest.raises(RcaError, match="with different values"):
+        pivot_metrics(pd.concat([frame, changed]))
+
+
+def test_time_zone_mismatch_names_incident(shop_topology):
+    metrics = _shop_metrics(0)
+    incidents = pd.DataFrame(
+        {
+            "incident_id": ["I9"],
+            "start": [INCIDENT.tz_localize("UTC")],
+            "alerted_service": ["site"],
+            "alerted_metric": ["availability"],
+        }
+    )
+    no_logs = pd.DataFrame(columns=["timestamp", "service", "level", "template_id", "template"])
+    with pytest.raises(RcaError, match="incident I9: start="):
+        build_incident_reports(
+            incidents,
+            build_dependency_graph(shop_topology),
+            metrics,
+            no_logs,
+            load_knowledge_base(),
+        )
