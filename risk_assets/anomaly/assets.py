@@ -4,6 +4,9 @@ The logic lives in ``transactions.py`` and ``service_metrics.py``; these definit
 configuration, logging and metadata.
 """
 
+import tempfile
+from pathlib import Path
+
 import dagster as dg
 import pandas as pd
 from pydantic import Field
@@ -11,7 +14,9 @@ from pydantic import Field
 from risk_assets.anomaly.service_metrics import MetricDetectionSettings, detect_metric_anomalies
 from risk_assets.anomaly.transactions import score_transactions
 from risk_assets.features.fraud_features import FEATURE_COLUMNS
+from risk_assets.lineage import data_version
 from risk_assets.metadata import markdown_table
+from risk_assets.resources.tracking import log_detector_run
 from risk_assets.torch_threads import torch_threads
 
 GROUP = "anomaly"
@@ -51,10 +56,12 @@ class ServiceMetricAnomalyConfig(dg.Config):
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"pandas", "parquet", "pyod"},
+    kinds={"pandas", "parquet", "pyod", "mlflow"},
+    required_resource_keys={"mlflow"},
     description="One row per transaction: Isolation Forest, LOF and AutoEncoder outlier "
     "scores, their ensemble score and the alert flag. Metadata gives the alert rate, the "
-    "threshold and, when labels exist, ROC AUC and average precision against is_fraud.",
+    "threshold and, when labels exist, ROC AUC and average precision against is_fraud. "
+    "Each fit is logged as an MLflow run.",
 )
 def transaction_outlier_scores(
     context: dg.AssetExecutionContext,
@@ -106,15 +113,33 @@ def transaction_outlier_scores(
         metadata["label_metrics"] = markdown_table(pd.DataFrame(label_rows))
     else:
         context.log.info("No usable is_fraud labels, so no ROC AUC or average precision")
+    run_id = log_detector_run(
+        context,
+        run_name="transaction_outlier_detectors",
+        params={**config.model_dump(), "feature_columns": len(columns)},
+        metrics={
+            name: float(value)
+            for name, value in summary.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        },
+        data_version=data_version(transaction_features[["transaction_id", *columns]]),
+        # NOTE: only settings and results are kept, no detector files. Isolation Forest
+        # and LOF are scikit-learn estimators with no safe file format (pickle only), so
+        # the three detectors are refitted from these settings and the data version.
+        tags={"model_files": "none: refit from params and data_version"},
+    )
+    metadata["mlflow_run_id"] = run_id
     context.add_output_metadata(metadata)
     return result.scores
 
 
 @dg.asset(
     group_name=GROUP,
-    kinds={"pandas", "parquet", "torch"},
+    kinds={"pandas", "parquet", "torch", "mlflow"},
+    required_resource_keys={"mlflow"},
     description="Every service metric point with its STL residual score, value novelty "
-    "score and LSTM autoencoder score, and the anomaly flags.",
+    "score and LSTM autoencoder score, and the anomaly flags. Each fit is logged as an "
+    "MLflow run with the LSTM weights (state_dict) of every series.",
 )
 def service_metric_anomalies(
     context: dg.AssetExecutionContext,
@@ -127,8 +152,23 @@ def service_metric_anomalies(
         use_lstm=config.use_lstm,
         lstm_epochs=config.lstm_epochs,
     )
-    with torch_threads(1):
-        table = detect_metric_anomalies(service_metrics, settings)
+    with tempfile.TemporaryDirectory() as folder, torch_threads(1):
+        table = detect_metric_anomalies(service_metrics, settings, model_folder=Path(folder))
+        saved_models = len(list(Path(folder).glob("*/weights.pt")))
+        run_id = log_detector_run(
+            context,
+            run_name="service_metric_detectors",
+            params=config.model_dump(),
+            metrics={
+                "points": float(len(table)),
+                "anomalous_points": float(table["is_anomaly"].sum()),
+                "stl_flags": float(table["stl_flag"].sum()),
+                "lstm_flags": float(table["lstm_flag"].sum()),
+                "lstm_models": float(saved_models),
+            },
+            data_version=data_version(service_metrics),
+            artifact_folders={"lstm_autoencoders": Path(folder)} if saved_models else None,
+        )
     per_series = (
         table.groupby(["service", "metric"])
         .agg(points=("value", "size"), anomalies=("is_anomaly", "sum"))
@@ -150,6 +190,8 @@ def service_metric_anomalies(
             "stl_flags": int(table["stl_flag"].sum()),
             "lstm_flags": int(table["lstm_flag"].sum()),
             "unscored_points": skipped,
+            "lstm_models_logged": saved_models,
+            "mlflow_run_id": run_id,
             "series_with_anomalies": markdown_table(flagged.head(50)),
         }
     )

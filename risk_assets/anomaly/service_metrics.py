@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,9 +47,19 @@ class MetricDetectionSettings:
 
 
 def score_metric_series(
-    timestamps: pd.Series, values: np.ndarray, settings: MetricDetectionSettings
+    timestamps: pd.Series,
+    values: np.ndarray,
+    settings: MetricDetectionSettings,
+    model_folder: Path | None = None,
 ) -> pd.DataFrame:
     """Score one metric series with every detector.
+
+    Args:
+        timestamps: Time of each point.
+        values: Value of each point.
+        settings: Detector settings.
+        model_folder: Where to save the fitted LSTM autoencoder (weights as a
+            ``state_dict``, settings and the error reference as JSON); None saves nothing.
 
     Returns:
         One row per point: ``stl_score``, ``novelty_score``, ``lstm_score`` (the error
@@ -78,18 +91,30 @@ def score_metric_series(
         lstm_score = errors / reference if reference > 0 else errors
         frame["lstm_score"] = lstm_score
         frame["lstm_flag"] = lstm_score > settings.lstm_threshold
+        if model_folder is not None:
+            detector.save(model_folder)
+            scoring = {
+                "median_training_error": float(reference),
+                "threshold": settings.lstm_threshold,
+                "training_points": training_points,
+            }
+            (Path(model_folder) / "scoring.json").write_text(json.dumps(scoring))
     frame["is_anomaly"] = frame["stl_flag"] | frame["lstm_flag"]
     return frame
 
 
 def detect_metric_anomalies(
-    service_metrics: pd.DataFrame, settings: MetricDetectionSettings | None = None
+    service_metrics: pd.DataFrame,
+    settings: MetricDetectionSettings | None = None,
+    model_folder: Path | None = None,
 ) -> pd.DataFrame:
     """Score every point of every (service, metric) series.
 
     Args:
         service_metrics: Canonical table with timestamp, service, metric, value.
         settings: Detector settings.
+        model_folder: Where to save each fitted LSTM autoencoder, one subfolder per
+            series, listed in ``series.json``; None saves nothing.
 
     Returns:
         The input columns, sorted by service, metric and timestamp, plus the columns of
@@ -112,8 +137,10 @@ def detect_metric_anomalies(
         )
     table = table.sort_values(["service", "metric", "timestamp"], kind="stable")
     table = table.reset_index(drop=True)
-    parts = []
-    for (service, metric), group in table.groupby(["service", "metric"], sort=False):
+    parts, saved = [], {}
+    for number, ((service, metric), group) in enumerate(
+        table.groupby(["service", "metric"], sort=False)
+    ):
         if len(group) < 3:
             logger.warning(
                 "Series %s/%s has %d points; scoring needs at least 3, so it is skipped",
@@ -122,9 +149,23 @@ def detect_metric_anomalies(
                 len(group),
             )
             continue
-        scores = score_metric_series(group["timestamp"], group["value"].to_numpy(), settings)
+        series_folder = None
+        if model_folder is not None:
+            series_folder = Path(model_folder) / _folder_name(number, service, metric)
+        values = group["value"].to_numpy()
+        scores = score_metric_series(group["timestamp"], values, settings, series_folder)
+        if series_folder is not None and series_folder.is_dir():
+            saved[series_folder.name] = {"service": str(service), "metric": str(metric)}
         scores.index = group.index
         parts.append(scores)
     if not parts:
         raise ValueError("No (service, metric) series has at least 3 points to score.")
+    if model_folder is not None and saved:
+        (Path(model_folder) / "series.json").write_text(json.dumps(saved, indent=1))
     return table.join(pd.concat(parts), how="inner")
+
+
+def _folder_name(number: int, service: str, metric: str) -> str:
+    """Return a file-system-safe folder name for one series, unique by its number."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{service}__{metric}")[:80]
+    return f"{number:04d}_{readable}"

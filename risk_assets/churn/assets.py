@@ -26,7 +26,8 @@ from risk_assets.churn.export import (
 from risk_assets.churn.plots import png_markdown
 from risk_assets.churn.predictions import explain_risk, predict_churn, probability_column
 from risk_assets.churn.segments import SEGMENT_PRIORITY, assign_segments
-from risk_assets.churn.training import TrainingResult, data_version, train_churn_models
+from risk_assets.churn.training import TrainingResult, train_churn_models
+from risk_assets.lineage import data_version
 from risk_assets.resources.storage import StorageResource
 from risk_assets.resources.tracking import log_training_run
 

@@ -8,7 +8,6 @@ refitted on train plus validation; the test set is left for evaluation.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -241,9 +240,3 @@ def train_churn_models(
         candidates=candidates,
         settings=settings,
     )
-
-
-def data_version(customer_360: pd.DataFrame) -> str:
-    """Return a short content hash of a customer 360 table, for lineage tags."""
-    hashed = pd.util.hash_pandas_object(customer_360, index=False).to_numpy().tobytes()
-    return hashlib.sha256(hashed).hexdigest()[:16]

@@ -10,7 +10,6 @@ ranking that AUC, AP and Card Precision measure.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import asdict, dataclass, field
 
@@ -20,6 +19,7 @@ import xgboost as xgb
 from sklearn.linear_model import LogisticRegression
 
 from risk_assets.fraud.evaluation import TimeSplit, in_window
+from risk_assets.lineage import data_version
 
 logger = logging.getLogger(__name__)
 
@@ -122,12 +122,6 @@ def fit_platt(margin: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     model = LogisticRegression(C=1e6, max_iter=1000)
     model.fit(margin.reshape(-1, 1), labels)
     return float(model.coef_[0, 0]), float(model.intercept_[0])
-
-
-def data_version(frame: pd.DataFrame) -> str:
-    """Short content hash of a frame, used to tag models with their training data."""
-    hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()[:16]
 
 
 def train_fraud_model(

@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -142,14 +143,7 @@ def log_training_run(
         **(tags or {}),
     }
     with tracker.start_run(run_name=model_name, nested=True, tags=run_tags) as run:
-        mlflow.log_params({key: _param_text(value) for key, value in params.items()})
-        finite = {}
-        for key, value in metrics.items():
-            if value is None or not math.isfinite(value):
-                context.log.warning(f"metric {key}={value} is not finite; not logged to MLflow")
-                continue
-            finite[key] = float(value)
-        mlflow.log_metrics(finite)
+        _log_params_and_metrics(context, params, metrics)
         for folder, path in (artifacts or {}).items():
             mlflow.log_artifact(path, artifact_path=folder)
         model_info = log_model()
@@ -176,6 +170,63 @@ def log_training_run(
         model_uri=f"models:/{model_name}/{version.version}",
         aliases=tuple(aliases),
     )
+
+
+def log_detector_run(
+    context: dg.AssetExecutionContext,
+    *,
+    run_name: str,
+    params: Mapping[str, Any],
+    metrics: Mapping[str, float],
+    data_version: str,
+    artifact_folders: Mapping[str, Path] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """Log the fitting of unsupervised detectors as a nested MLflow run, without registering.
+
+    Detectors are refitted on every materialization and scored in the same step, so
+    there is no version to promote. The run records what was fitted, on which data and
+    with which settings and results, and the files of detectors with a safe format.
+
+    Args:
+        context: The running asset's context; it must have the ``mlflow`` resource.
+        run_name: Name of the run, such as the asset's name.
+        params: Detector settings.
+        metrics: Results (non-finite values are skipped with a warning).
+        data_version: Identifier of the data the detectors were fitted on.
+        artifact_folders: Local folders to attach, by artifact folder name.
+        tags: Extra tags for the run.
+
+    Returns:
+        The MLflow run id.
+    """
+    run_tags = {
+        "dagster_run_id": context.run_id,
+        "dagster_asset": context.asset_key.to_user_string(),
+        "data_version": data_version,
+        **(tags or {}),
+    }
+    with context.resources.mlflow.start_run(run_name=run_name, nested=True, tags=run_tags) as run:
+        _log_params_and_metrics(context, params, metrics)
+        for name, folder in (artifact_folders or {}).items():
+            mlflow.log_artifacts(str(folder), artifact_path=name)
+        run_id = run.info.run_id
+    context.log.info(f"logged {run_name} to MLflow run {run_id}")
+    return run_id
+
+
+def _log_params_and_metrics(
+    context: dg.AssetExecutionContext, params: Mapping[str, Any], metrics: Mapping[str, float]
+) -> None:
+    """Log params (as text) and the finite metrics into the active MLflow run."""
+    mlflow.log_params({key: _param_text(value) for key, value in params.items()})
+    finite = {}
+    for key, value in metrics.items():
+        if value is None or not math.isfinite(value):
+            context.log.warning(f"metric {key}={value} is not finite; not logged to MLflow")
+            continue
+        finite[key] = float(value)
+    mlflow.log_metrics(finite)
 
 
 def current_alias_version(client: MlflowClient, model_name: str, alias: str) -> str | None:

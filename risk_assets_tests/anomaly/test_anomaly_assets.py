@@ -2,6 +2,7 @@
 
 import dagster as dg
 import pytest
+from mlflow.tracking import MlflowClient
 
 from risk_assets.anomaly.defs import defs as anomaly_defs
 from risk_assets.definitions import build_resources
@@ -17,9 +18,13 @@ ALERT_RATE = 0.02
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def settings(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("anomaly_assets")
-    settings = load_settings({"RISK_DATA_DIR": str(data_dir)})
+    return load_settings({"RISK_DATA_DIR": str(data_dir)})
+
+
+@pytest.fixture(scope="module")
+def run(settings):
     raw_data = RawDataResource(
         seed=11, n_customers=40, n_terminals=60, n_days=14, service_hours=2, n_incidents=1
     )
@@ -84,3 +89,19 @@ def test_metric_anomalies_cover_every_point(run):
     assert metadata["series"] == table.groupby(["service", "metric"]).ngroups
     assert metadata["anomalous_points"] == int(table["is_anomaly"].sum())
     assert metadata["unscored_points"] == 0
+
+
+def test_detector_fits_logged_to_mlflow(run, settings):
+    transaction = _metadata(run, "transaction_outlier_scores")
+    service = _metadata(run, "service_metric_anomalies")
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    fitted = client.get_run(transaction["mlflow_run_id"])
+    assert fitted.data.metrics["alerts"] == transaction["alerts"]
+    assert fitted.data.params["alert_rate"] == str(ALERT_RATE)
+    assert len(fitted.data.tags["data_version"]) == 16
+    assert fitted.data.tags["dagster_asset"] == "transaction_outlier_scores"
+    metrics_run = client.get_run(service["mlflow_run_id"])
+    assert metrics_run.data.metrics["anomalous_points"] == service["anomalous_points"]
+    # The LSTM is off in this run, so no weights are attached.
+    assert metrics_run.data.metrics["lstm_models"] == 0
+    assert service["lstm_models_logged"] == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -143,6 +145,23 @@ def test_service_metric_anomalies_flag_spike(series):
     assert latency.loc[SPIKE, "is_anomaly"]
     assert latency.loc[SPIKE, "stl_flag"]
     assert latency["lstm_score"].notna().all()
+
+
+def test_saved_series_models_reproduce_scores(series, tmp_path):
+    timestamps, values = series
+    frame = pd.DataFrame(
+        {"timestamp": timestamps, "service": "api/v1", "metric": "latency ms", "value": values}
+    )
+    settings = MetricDetectionSettings(lstm_epochs=2, lstm_window=8)
+    table = detect_metric_anomalies(frame, settings, model_folder=tmp_path)
+    index = json.loads((tmp_path / "series.json").read_text())
+    assert list(index.values()) == [{"service": "api/v1", "metric": "latency ms"}]
+    folder = tmp_path / next(iter(index))
+    assert "/" not in folder.name and " " not in folder.name
+    scoring = json.loads((folder / "scoring.json").read_text())
+    restored = LstmAutoEncoderDetector.load(folder)
+    rescored = restored.score(values) / scoring["median_training_error"]
+    np.testing.assert_allclose(rescored, table["lstm_score"].to_numpy(), rtol=1e-4)
 
 
 def test_service_metric_anomalies_missing_column():

@@ -14,7 +14,7 @@ from risk_assets.fraud.graph.model import model_from_bytes, state_dict_to_bytes
 from risk_assets.fraud.graph.rings import find_fraud_rings
 from risk_assets.fraud.graph.scoring import score_nodes, score_nodes_over_time, weekly_cutoffs
 from risk_assets.fraud.graph.training import TrainedGraphModel, train_graph_model
-from risk_assets.fraud.training import data_version
+from risk_assets.lineage import data_version
 from risk_assets.metadata import markdown_table
 from risk_assets.resources.storage import StorageResource
 from risk_assets.resources.tracking import log_training_run
