@@ -217,6 +217,15 @@ def test_first_version_promoted_directly(scenario):
     assert first["champion_version"] == "1"
 
 
+def test_no_drift_failure_before_drift_day(scenario):
+    # Features whose window was cut off at the feed's start are left out, so the days
+    # before the new fraud pattern do not fail the drift check.
+    setup = scenario["setup"]
+    for index in range(SCORING_START_DAY, DRIFT_DAY):
+        report = scenario["reports"][day_key(setup, index)]
+        assert report["drifted_share"] < setup.thresholds.drifted_share_fail, index
+
+
 def test_drift_report_skips_unlabeled_days(scenario):
     setup = scenario["setup"]
     first_report = scenario["reports"][day_key(setup, SCORING_START_DAY)]
