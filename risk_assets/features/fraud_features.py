@@ -88,15 +88,45 @@ def feature_columns(windows: FeatureWindows = WINDOWS) -> list[str]:
 FEATURE_COLUMNS = feature_columns()
 
 
+def full_history_features(windows: FeatureWindows = WINDOWS) -> list[str]:
+    """Names of the features that look back over all earlier history, not a window.
+
+    They are first-seen flags and counts built on them, the gap to the previous
+    transaction and the last transactions' summary. Their values depend on how much
+    history the feature table was built from.
+    """
+    return [
+        "seconds_since_previous_tx",
+        f"customer_new_terminals_{max(windows.customer_days)}d",
+        "is_new_terminal_for_customer",
+        "is_new_device_for_customer",
+        f"last_{windows.sequence_length}_avg_amount",
+        f"last_{windows.sequence_length}_max_amount",
+        "device_customer_count",
+    ]
+
+
+def feature_history_days(windows: FeatureWindows = WINDOWS) -> int:
+    """Days of history the longest window reads, labels' delay and lag included."""
+    delay = windows.label_delay_days
+    return max(
+        *windows.customer_days,
+        windows.baseline_days + windows.baseline_lag_days,
+        *(days + delay for days in windows.terminal_days),
+        *(days + delay for days in windows.device_days),
+    )
+
+
 def feature_lookback_days(windows: FeatureWindows = WINDOWS) -> dict[str, int]:
     """Days of history each feature needs before its value is complete.
 
-    A feature of a transaction in the first days of the data sees a window that is cut
-    off at the data's start, so its values are lower (counts) or noisier (rates) than
+    For a transaction in the first days of the data, a feature's window is cut off at
+    the data's start, so its values are lower (counts) or noisier (rates) than
     once the window is full. Windows over delayed labels need the label delay on top.
-    Features that look back over all history (first-seen flags, the gap to the previous
-    transaction, the last transactions, customers per device) count as complete after
-    the longest customer window.
+    Features over all history (``full_history_features``) never settle on a table
+    built from all history; on one built from ``feature_history_days`` of history per
+    day, as the daily monitoring feed is, they settle once that much history exists,
+    so that is their lookback.
 
     Returns:
         Days per name of ``feature_columns(windows)``; 0 for features of the
@@ -113,16 +143,8 @@ def feature_lookback_days(windows: FeatureWindows = WINDOWS) -> dict[str, int]:
     days["amount_ratio_baseline"] = windows.baseline_days + windows.baseline_lag_days
     days[f"amount_ratio_{longest}d"] = longest
     days[f"amount_zscore_{longest}d"] = longest
-    for name in (
-        "seconds_since_previous_tx",
-        f"customer_new_terminals_{longest}d",
-        "is_new_terminal_for_customer",
-        "is_new_device_for_customer",
-        f"last_{windows.sequence_length}_avg_amount",
-        f"last_{windows.sequence_length}_max_amount",
-        "device_customer_count",
-    ):
-        days[name] = longest
+    for name in full_history_features(windows):
+        days[name] = feature_history_days(windows)
     for window in windows.terminal_days:
         days[f"terminal_tx_count_{window}d"] = window + delay
         days[f"terminal_fraud_rate_{window}d"] = window + delay
@@ -133,7 +155,10 @@ def feature_lookback_days(windows: FeatureWindows = WINDOWS) -> dict[str, int]:
 
 
 def mask_unfilled_windows(
-    features: pd.DataFrame, data_start: pd.Timestamp, windows: FeatureWindows = WINDOWS
+    features: pd.DataFrame,
+    data_start: pd.Timestamp,
+    windows: FeatureWindows = WINDOWS,
+    min_days: int = 0,
 ) -> pd.DataFrame:
     """Blank each feature on rows that come before its window is full.
 
@@ -141,17 +166,35 @@ def mask_unfilled_windows(
         features: Feature rows with a ``timestamp`` column.
         data_start: First instant of the data the features were computed from.
         windows: Window lengths the features were computed with.
+        min_days: Minimum number of distinct days a feature's remaining values cover; a
+            feature with values on fewer days is blanked on every row, because a day or
+            two of values is no reference for a daily comparison.
 
     Returns:
         A copy in which each column of ``feature_lookback_days(windows)`` is NaN on the
         rows earlier than ``data_start`` plus its lookback. Other columns are kept.
+
+    Raises:
+        ValueError: ``data_start`` is missing.
     """
-    masked = features.copy()
     start = pd.Timestamp(data_start)
+    if pd.isna(start):
+        raise ValueError("data_start is missing; pass the first instant of the feed.")
+    zone = getattr(features["timestamp"].dt, "tz", None)
+    if zone is not None and start.tz is None:
+        start = start.tz_localize("UTC").tz_convert(zone)
+    elif zone is None and start.tz is not None:
+        start = start.tz_convert("UTC").tz_localize(None)
+    masked = features.copy()
+    days_of_row = masked["timestamp"].dt.normalize()
     for name, days in feature_lookback_days(windows).items():
-        if name in masked.columns and days > 0:
-            unfilled = masked["timestamp"] < start + pd.Timedelta(days=days)
-            masked[name] = masked[name].astype(float).where(~unfilled)
+        if name not in masked.columns or days <= 0:
+            continue
+        unfilled = masked["timestamp"] < start + pd.Timedelta(days=days)
+        values = masked[name].astype(float).where(~unfilled)
+        if days_of_row[values.notna()].nunique() < min_days:
+            values = pd.Series(np.nan, index=values.index)
+        masked[name] = values
     return masked
 
 

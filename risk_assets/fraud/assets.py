@@ -13,6 +13,7 @@ import xgboost as xgb
 from risk_assets.features.fraud_features import (
     FEATURE_COLUMNS,
     WINDOWS,
+    full_history_features,
     mask_unfilled_windows,
 )
 from risk_assets.fraud.evaluation import (
@@ -26,6 +27,7 @@ from risk_assets.fraud.explanations import top_contributions
 from risk_assets.fraud.graph.scoring import RISK_FEATURE_COLUMNS, add_graph_risk_features
 from risk_assets.fraud.training import XGBoostParams, calibrate_margin, train_fraud_model
 from risk_assets.metadata import markdown_table, png_markdown
+from risk_assets.monitoring.config import REFERENCE_MIN_DAYS
 from risk_assets.registry.versions import save_reference_artifacts
 from risk_assets.resources.tracking import log_training_run
 
@@ -110,14 +112,17 @@ def fraud_model(
     # The monitoring loop compares daily data with these references when this version
     # is champion: a sample of training rows, and the model's scores on the test window.
     # Features whose window was not yet full on a row are blanked there, so that drift
-    # compares only complete values.
+    # compares only complete values. Features over all history are blanked throughout,
+    # because this table reads all history and the daily feed a fixed number of days.
     train_rows = transaction_features[
         in_window(transaction_features, split.train_start, split.train_end)
     ]
     reference = mask_unfilled_windows(
         train_rows.sample(min(len(train_rows), REFERENCE_ROWS), random_state=0),
         transaction_features["timestamp"].min(),
+        min_days=REFERENCE_MIN_DAYS,
     )
+    reference[full_history_features()] = float("nan")
     test_rows = transaction_features[
         in_window(transaction_features, split.test_start, split.test_end)
     ]

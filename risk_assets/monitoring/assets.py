@@ -227,6 +227,8 @@ def build_daily_assets(setup: MonitoringSetup) -> DailyAssets:
             holdout_scores,
             # Early in the feed, long windows are cut off at its start; such values are
             # left out rather than compared with complete ones.
+            # NOTE: the feed is taken to start on its first partition day. A source whose
+            # data begins later leaves early windows shorter than this assumes.
             mask_unfilled_windows(features, setup.day(0)),
             scored_history,
             setup.label_delay_days,
@@ -311,9 +313,12 @@ def drift_check_result(
     share = data.drifted_share
     thresholds = setup.thresholds
     level = check_level(share, thresholds.drifted_share_warn, thresholds.drifted_share_fail)
-    description = f"{share:.0%} of {len(data.columns)} tested features drifted ({level})"
+    if data.columns:
+        description = f"{share:.0%} of {len(data.columns)} tested features drifted ({level})"
+    else:
+        description = "not evaluated: no feature has comparable reference and current values"
     if data.skipped:
-        description += f"; {len(data.skipped)} not tested (see untested_features)"
+        description += f"; {len(data.skipped)} not tested (see untested_feature_reasons)"
     return dg.AssetCheckResult(
         check_name=DRIFT_CHECK,
         passed=level == "pass",
@@ -322,7 +327,7 @@ def drift_check_result(
         metadata={
             "drifted_share": share,
             "tested_features": len(data.columns),
-            "untested_features": dg.MetadataValue.json(data.skipped),
+            "untested_feature_reasons": dg.MetadataValue.json(data.skipped),
             "warn_at": thresholds.drifted_share_warn,
             "fail_at": thresholds.drifted_share_fail,
         },

@@ -6,18 +6,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from risk_assets.features.fraud_features import WINDOWS
+from risk_assets.features.fraud_features import WINDOWS, feature_history_days
 from risk_assets.fraud.training import XGBoostParams
 from risk_assets.registry.champion_challenger import PromotionPolicy
 
 FRAUD_MODEL_NAME = "fraud_xgboost"
 
-# Maximum lookback, in days, of the point-in-time features: the 30-day terminal and
-# device windows end ``label_delay_days`` before the transaction.
-FEATURE_HISTORY_DAYS = (
-    max(*WINDOWS.customer_days, *WINDOWS.terminal_days, *WINDOWS.device_days)
-    + WINDOWS.label_delay_days
-)
+# Days of history each daily feature partition is built from: the longest window's
+# reach, the baseline's lag and the labels' delay included.
+FEATURE_HISTORY_DAYS = feature_history_days(WINDOWS)
+# Minimum number of distinct days of values a drift reference keeps for a feature.
+REFERENCE_MIN_DAYS = 7
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ Jensen-Shannon distance for columns with at most 5 values, with threshold 0.1. A
 a p-value threshold of 0.05. Every result therefore records its method and threshold.
 
 Missing values are left out column by column, so a column is tested on the rows where
-it has a value. A column with fewer than ``MIN_REFERENCE_VALUES`` reference values, or
-none on the current side, is not tested; the result names it with the reason.
+it has a value. A column with too few reference values (``MIN_REFERENCE_VALUES`` for
+features), or none on the current side, is not tested; the result names it with the
+reason. With no column tested the drifted share is NaN, which no check acts on.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from evidently.presets import DataDriftPreset
 
 logger = logging.getLogger(__name__)
 
-# Fewest reference values with which a column is tested; below it a test says little.
+# Minimum number of reference values for a feature column to be tested.
 MIN_REFERENCE_VALUES = 100
 
 
@@ -78,8 +79,8 @@ class DriftResult:
 
     @property
     def drifted_share(self) -> float:
-        """Share of tested columns with drift."""
-        return len(self.drifted_columns) / len(self.columns) if self.columns else 0.0
+        """Share of tested columns with drift; NaN when no column was tested."""
+        return len(self.drifted_columns) / len(self.columns) if self.columns else float("nan")
 
     def summary(self) -> dict:
         """Return the result as a JSON-serializable dict."""
@@ -142,7 +143,7 @@ def compute_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     columns: Sequence[str],
-    min_reference_values: int = MIN_REFERENCE_VALUES,
+    min_reference_values: int = 1,
 ) -> DriftResult:
     """Test each of ``columns`` for drift between ``reference`` and ``current``.
 
@@ -150,8 +151,8 @@ def compute_drift(
         reference: Reference sample (the champion's training or held-out rows).
         current: Current sample.
         columns: Numeric columns to test; those missing from either frame are skipped.
-        min_reference_values: Fewest non-missing reference values a column needs to be
-            tested.
+        min_reference_values: Minimum number of non-missing reference values for a
+            column to be tested; features use ``MIN_REFERENCE_VALUES``.
 
     Returns:
         One result per column tested, and the reason for each column that was not.
@@ -170,11 +171,11 @@ def compute_drift(
         known = int(reference_part[name].notna().sum())
         if known < min_reference_values:
             skipped[name] = (
-                f"{known} reference values, fewer than {min_reference_values}; rows before "
-                "the feature's window is full carry no value"
+                f"{known} reference values, fewer than {min_reference_values}; the "
+                "reference has no comparable values (window not full, or too few days)"
             )
         elif not current_part[name].notna().any():
-            skipped[name] = "no current value; the feature's window is not full yet"
+            skipped[name] = "no current value (window not full yet)"
     tested = [name for name in shared if name not in skipped]
     if skipped:
         logger.info("drift leaves out columns without enough values: %s", sorted(skipped))

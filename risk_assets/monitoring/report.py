@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from risk_assets.features.fraud_features import FEATURE_COLUMNS
-from risk_assets.monitoring.drift import DriftResult, compute_drift
+from risk_assets.monitoring.drift import MIN_REFERENCE_VALUES, DriftResult, compute_drift
 from risk_assets.monitoring.performance import (
     LabeledWindow,
     fraud_rate_change,
@@ -116,7 +116,9 @@ def build_monitoring_report(
     current_scores = scored_history[scored_history["timestamp"].dt.normalize() == day]
     if current_scores.empty:
         raise ValueError(f"no predictions for {day.date()}; score the day before monitoring it")
-    data_drift = compute_drift(reference_features, day_features, MONITORED_FEATURES)
+    data_drift = compute_drift(
+        reference_features, day_features, MONITORED_FEATURES, MIN_REFERENCE_VALUES
+    )
     prediction_drift = compute_drift(holdout_scores, current_scores, ["score"])
 
     window = LabeledWindow.for_day(day, label_delay_days, performance_days)

@@ -76,15 +76,19 @@ def trigger_values(
 ) -> dict[str, tuple[float, float, float]]:
     """Return kind -> (value, warning threshold, failure threshold) from a report.
 
-    ``performance_drop`` is absent when the report skipped performance.
+    ``performance_drop`` is absent when the report skipped performance, and
+    ``data_drift`` when it tested no feature.
     """
-    values = {
-        "data_drift": (
-            float(metadata["drifted_share"]),
+    values = {}
+    # A report that tested no feature has a NaN share, which neither opens nor closes
+    # an event.
+    drifted_share = float(metadata["drifted_share"])
+    if math.isfinite(drifted_share):
+        values["data_drift"] = (
+            drifted_share,
             thresholds.drifted_share_warn,
             thresholds.drifted_share_fail,
         )
-    }
     ap_drop = metadata.get("ap_drop")
     if metadata.get("performance_status") == "computed" and ap_drop is not None:
         if math.isfinite(float(ap_drop)):

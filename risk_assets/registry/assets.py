@@ -20,7 +20,7 @@ from risk_assets.features.fraud_features import FEATURE_COLUMNS, mask_unfilled_w
 from risk_assets.fraud.evaluation import TimeSplit, in_window
 from risk_assets.fraud.training import train_fraud_model
 from risk_assets.metadata import markdown_table
-from risk_assets.monitoring.config import MonitoringSetup
+from risk_assets.monitoring.config import REFERENCE_MIN_DAYS, MonitoringSetup
 from risk_assets.registry.aliases import promote_to_champion
 from risk_assets.registry.champion_challenger import (
     PromotionDecision,
@@ -100,7 +100,8 @@ def build_registry_assets(
         sample_size = min(len(train_rows), setup.reference_rows)
         # Blank features whose window was not full yet, counted from the feed's start.
         sample = train_rows.sample(sample_size, random_state=0)
-        reference = mask_unfilled_windows(sample, setup.day(0))[FEATURE_COLUMNS]
+        reference = mask_unfilled_windows(sample, setup.day(0), min_days=REFERENCE_MIN_DAYS)
+        reference = reference[FEATURE_COLUMNS]
         reason = context.run.tags.get(RETRAIN_REASON_TAG, "manual run")
         with tempfile.TemporaryDirectory() as scratch:
             artifacts = save_reference_artifacts(reference, holdout_scores, Path(scratch))

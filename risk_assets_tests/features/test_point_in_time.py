@@ -8,7 +8,9 @@ from risk_assets.features.fraud_features import (
     FEATURE_COLUMNS,
     FeatureWindows,
     build_transaction_features,
+    feature_history_days,
     feature_lookback_days,
+    full_history_features,
     mask_unfilled_windows,
 )
 from risk_assets.features.windows import KeyedTimeIndex
@@ -133,3 +135,65 @@ def test_every_feature_has_a_lookback():
     lookback = feature_lookback_days()
     assert set(lookback) == set(FEATURE_COLUMNS)
     assert all(days >= 0 for days in lookback.values())
+
+
+def test_windowed_features_complete_after_lookback():
+    # A feed cut 20 days into the data gives the same windowed features as the whole
+    # data once each feature's lookback has passed since the cut.
+    world = simulate(
+        SimulationConfig(
+            seed=4, n_customers=80, n_terminals=120, n_days=80, service_hours=2, n_incidents=0
+        )
+    )
+    transactions = world.transactions
+    cut = transactions["timestamp"].min().normalize() + pd.Timedelta(days=20)
+    full = build_transaction_features(transactions).set_index("transaction_id")
+    late = build_transaction_features(transactions[transactions["timestamp"] >= cut])
+    late = late.set_index("transaction_id")
+    windowed = {
+        name: days
+        for name, days in feature_lookback_days().items()
+        if name not in full_history_features()
+    }
+    for name, days in windowed.items():
+        rows = late.index[late["timestamp"] >= cut + pd.Timedelta(days=days)]
+        assert len(rows) > 100, name
+        np.testing.assert_allclose(
+            late.loc[rows, name].to_numpy(float), full.loc[rows, name].to_numpy(float), err_msg=name
+        )
+
+
+def test_history_days_cover_every_lookback():
+    assert feature_history_days() == max(feature_lookback_days().values())
+    assert feature_history_days() == 44
+
+
+def test_mask_needs_enough_days_of_values():
+    start = pd.Timestamp("2025-01-01")
+    rows = pd.DataFrame(
+        {
+            "timestamp": start + pd.to_timedelta(np.arange(12), unit="D"),
+            "customer_tx_count_7d": 1.0,
+            "customer_tx_count_1d": 1.0,
+        }
+    )
+    # The 7-day count has values on days 7 to 11 only: five days, fewer than six.
+    masked = mask_unfilled_windows(rows, start, min_days=6)
+    assert masked["customer_tx_count_7d"].isna().all()
+    assert masked["customer_tx_count_1d"].notna().sum() == 11
+
+
+def test_mask_start_in_either_time_zone():
+    start = pd.Timestamp("2025-01-01")
+    rows = pd.DataFrame(
+        {
+            "timestamp": (start + pd.to_timedelta(np.arange(10), unit="D")).tz_localize("UTC"),
+            "customer_tx_count_7d": 1.0,
+        }
+    )
+    naive_start = mask_unfilled_windows(rows, start)
+    aware_start = mask_unfilled_windows(rows, start.tz_localize("UTC"))
+    assert naive_start["customer_tx_count_7d"].isna().sum() == 7
+    assert aware_start["customer_tx_count_7d"].isna().sum() == 7
+    with pytest.raises(ValueError, match="data_start is missing"):
+        mask_unfilled_windows(rows, pd.NaT)

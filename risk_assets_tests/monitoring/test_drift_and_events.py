@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from risk_assets.monitoring.config import DriftThresholds, MonitoringSetup
-from risk_assets.monitoring.drift import compute_drift
+from risk_assets.monitoring.drift import MIN_REFERENCE_VALUES, compute_drift
 from risk_assets.monitoring.performance import LabeledWindow, labeled_performance
 from risk_assets.monitoring.sensors import SensorState, update_events
 
@@ -29,7 +29,7 @@ def test_columns_without_enough_values_are_not_tested():
     reference, current = frames(3000)
     # Only 60 reference rows have a value, as for a window that filled late in training.
     reference.loc[60:, "moving"] = np.nan
-    result = compute_drift(reference, current, ["stable", "moving"])
+    result = compute_drift(reference, current, ["stable", "moving"], MIN_REFERENCE_VALUES)
     assert [column.column for column in result.columns] == ["stable"]
     assert "60 reference values, fewer than 100" in result.skipped["moving"]
     assert result.drifted_share == 0.0
@@ -39,10 +39,23 @@ def test_columns_without_enough_values_are_not_tested():
     assert result.summary()["skipped_columns"] == result.skipped
 
     current["stable"] = np.nan
-    nothing = compute_drift(reference, current, ["stable", "moving"])
+    nothing = compute_drift(reference, current, ["stable", "moving"], MIN_REFERENCE_VALUES)
     assert nothing.columns == [] and nothing.snapshot is None
     assert "no current value" in nothing.skipped["stable"]
     assert b"No column was tested" in nothing.html()
+    # Nothing tested is not "no drift": the share is NaN, which no event acts on.
+    assert np.isnan(nothing.drifted_share)
+    state = SensorState(open_events={"data_drift": "d1"})
+    assert update_events(state, [("d2", report(nothing.drifted_share))], THRESHOLDS) == []
+    assert state.open_events == {"data_drift": "d1"}
+
+
+def test_small_score_sample_is_still_tested():
+    # Held-out scores of a small feed: 80 rows are enough for the score's K-S test.
+    reference, current = frames(80)
+    result = compute_drift(reference, current, ["moving"])
+    assert [column.column for column in result.columns] == ["moving"]
+    assert result.skipped == {}
 
 
 def test_sparse_reference_is_tested_on_its_values():
