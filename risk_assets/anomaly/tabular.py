@@ -13,8 +13,10 @@ from typing import Literal, Protocol
 
 import numpy as np
 from pyod.models.auto_encoder import AutoEncoder
+from pyod.models.hbos import HBOS
 from pyod.models.iforest import IForest
 from pyod.models.lof import LOF
+from pyod.models.pca import PCA
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +114,40 @@ class LocalOutlierFactorDetector(_PyodDetector):
         if n_rows < 2:
             raise ValueError(f"LOF needs at least 2 training rows, got {n_rows}.")
         return LOF(n_neighbors=min(self.n_neighbors, n_rows - 1))
+
+
+class PcaDetector(_PyodDetector):
+    """PyOD PCA on standardized features: weighted distance to the principal axes.
+
+    Args:
+        random_state: Seed of the randomized solver.
+    """
+
+    name = "pca"
+
+    def __init__(self, random_state: int | None = 0) -> None:
+        super().__init__()
+        self.random_state = random_state
+
+    def _build(self, n_rows: int) -> PCA:
+        return PCA(standardization=True, random_state=self.random_state)
+
+
+class HistogramDetector(_PyodDetector):
+    """PyOD HBOS: per-feature histograms, scored by the summed log inverse densities.
+
+    Args:
+        n_bins: Bins per feature.
+    """
+
+    name = "hbos"
+
+    def __init__(self, n_bins: int = 20) -> None:
+        super().__init__()
+        self.n_bins = n_bins
+
+    def _build(self, n_rows: int) -> HBOS:
+        return HBOS(n_bins=self.n_bins)
 
 
 class AutoEncoderDetector(_PyodDetector):

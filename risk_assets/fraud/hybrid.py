@@ -33,12 +33,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyod.models.base import BaseDetector
-from pyod.models.hbos import HBOS
-from pyod.models.iforest import IForest
-from pyod.models.pca import PCA
 from sklearn.metrics import average_precision_score
 
+from risk_assets.anomaly.tabular import (
+    HistogramDetector,
+    IsolationForestDetector,
+    OutlierDetector,
+    PcaDetector,
+)
 from risk_assets.features.fraud_features import FEATURE_COLUMNS, build_transaction_features
 from risk_assets.fraud.evaluation import TimeSplit, in_window
 from risk_assets.fraud.training import XGBoostParams, train_fraud_model
@@ -51,23 +53,23 @@ BLENDED = "blended"
 BLEND_METHODS = ("fisher", "mean")
 
 
-def _iforest(seed: int) -> BaseDetector:
-    return IForest(n_estimators=200, random_state=seed, n_jobs=1)
+def _iforest(seed: int) -> OutlierDetector:
+    return IsolationForestDetector(n_estimators=200, random_state=seed)
 
 
-def _pca(seed: int) -> BaseDetector:
-    return PCA(standardization=True, random_state=seed)
+def _pca(seed: int) -> OutlierDetector:
+    return PcaDetector(random_state=seed)
 
 
-def _hbos(seed: int) -> BaseDetector:
-    return HBOS(n_bins=20)
+def _hbos(seed: int) -> OutlierDetector:
+    return HistogramDetector(n_bins=20)
 
 
 # Inductive detectors only: pyod 3.6.7's ECOD, for example, re-fits its per-feature
 # CDFs on the training and scored rows together at every decision_function call.
 # HBOS is not a default because it compiles a numba function on its first fit in each
 # process, which took about 30 s on a busy 2-core machine.
-DETECTORS: dict[str, Callable[[int], BaseDetector]] = {
+DETECTORS: dict[str, Callable[[int], OutlierDetector]] = {
     "iforest": _iforest,
     "pca": _pca,
     "hbos": _hbos,
@@ -151,7 +153,7 @@ class OutlierScorer:
         self.config = config
         self.columns = list(columns)
         self.fitted_columns: list[str] = []
-        self._detectors: dict[str, BaseDetector] = {}
+        self._detectors: dict[str, OutlierDetector] = {}
         self._references: dict[str, np.ndarray] = {}
 
     def fit(self, features: pd.DataFrame) -> OutlierScorer:
@@ -186,8 +188,7 @@ class OutlierScorer:
 
         for name in self.config.detectors:
             detector = DETECTORS[name](self.config.seed)
-            detector.fit(matrix)
-            reference = detector.decision_function(matrix)
+            reference = detector.fit(matrix).training_scores_
             if not np.isfinite(reference).all():
                 raise ValueError(
                     f"Detector {name!r} returned non-finite scores on the training rows. "
@@ -207,9 +208,7 @@ class OutlierScorer:
         if not self._detectors:
             raise RuntimeError("OutlierScorer is not fitted. Call fit() on training features.")
         matrix = _feature_matrix(features, self.fitted_columns)
-        return {
-            name: detector.decision_function(matrix) for name, detector in self._detectors.items()
-        }
+        return {name: detector.score(matrix) for name, detector in self._detectors.items()}
 
     def percentiles(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Map ``raw_scores`` output to percentiles of each detector's training scores."""

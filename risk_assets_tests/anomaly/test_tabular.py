@@ -8,8 +8,10 @@ import pytest
 from risk_assets.anomaly.tabular import (
     AutoEncoderDetector,
     EnsembleDetector,
+    HistogramDetector,
     IsolationForestDetector,
     LocalOutlierFactorDetector,
+    PcaDetector,
     default_detectors,
     fit_normalizer,
 )
@@ -36,7 +38,11 @@ def _fast_members():
     ]
 
 
-@pytest.mark.parametrize("detector", _fast_members(), ids=lambda d: d.name)
+@pytest.mark.parametrize(
+    "detector",
+    [*_fast_members(), PcaDetector(random_state=0), HistogramDetector(n_bins=10)],
+    ids=lambda d: d.name,
+)
 def test_detector_ranks_outliers_first(detector, data):
     train, test, labels = data
     detector.fit(train)
