@@ -16,7 +16,7 @@ from risk_assets.features.assets import transaction_features
 from risk_assets.fraud.assets import fraud_model, fraud_model_evaluation, fraud_predictions
 from risk_assets.fraud.graph import defs as fraud_graph_defs
 from risk_assets.fraud.rules import defs as fraud_rules_defs
-from risk_assets.ingestion.assets import incidents, raw_table_assets
+from risk_assets.ingestion.assets import raw_table_assets
 from risk_assets.ingestion.sources import RawDataResource
 from risk_assets.monitoring.config import MonitoringSetup
 from risk_assets.monitoring.defs import build_monitoring_definitions
@@ -60,7 +60,6 @@ def core_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[
             *raw_table_assets,
-            incidents,
             transaction_features,
             fraud_model,
             fraud_predictions,

@@ -1,10 +1,9 @@
 """Raw tables as Dagster assets, each with its quarantine table and a reconciliation check."""
 
 import dagster as dg
-import pandas as pd
 
 from risk_assets.ingestion.schemas import get_schema
-from risk_assets.ingestion.sources import FILE_TABLES, RawDataResource
+from risk_assets.ingestion.sources import SOURCE_TABLES, RawDataResource
 
 DESCRIPTIONS = {
     "transactions": "Card transactions: who paid, where, from which device, how much, "
@@ -15,6 +14,8 @@ DESCRIPTIONS = {
     "service_metrics": "Per-minute metrics of each platform service.",
     "service_logs": "Log lines of each platform service.",
     "service_topology": "Service call graph: the caller depends on the callee.",
+    "incidents": "Known service incidents with their true root cause (simulator ground "
+    "truth, or a file of labeled incidents).",
 }
 
 
@@ -100,16 +101,4 @@ def build_raw_table_asset(table: str) -> dg.AssetsDefinition:
     return load_raw_table
 
 
-raw_table_assets = [build_raw_table_asset(table) for table in FILE_TABLES]
-
-
-@dg.asset(
-    group_name="ingestion",
-    kinds={"pandas", "parquet"},
-    description="Known service incidents with their true root cause (simulator ground "
-    "truth, or a file of labeled incidents).",
-)
-def incidents(context: dg.AssetExecutionContext, raw_data: RawDataResource) -> pd.DataFrame:
-    frame = raw_data.incidents()
-    context.add_output_metadata({"dagster/row_count": len(frame)})
-    return frame
+raw_table_assets = [build_raw_table_asset(table) for table in SOURCE_TABLES]

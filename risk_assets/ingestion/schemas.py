@@ -6,11 +6,18 @@ schemas. Row-level violations go to quarantine with a reason; they are never dro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 KINDS = ("int", "float", "str", "datetime", "bool")
+
+# Names (prefixes) of service metrics that are a share of calls: of successful calls
+# for availability, of failed calls for the others. Shares are fractions or percents.
+SHARE_METRIC_PREFIXES = ("availability", "error_rate", "error_ratio", "failure_rate")
+# Names (prefixes) of service metrics that count calls per row.
+COUNT_METRIC_PREFIXES = ("requests",)
 
 
 @dataclass(frozen=True)
@@ -38,12 +45,26 @@ class Column:
 
 
 @dataclass(frozen=True)
+class RowRule:
+    """A check that reads several columns of a row.
+
+    Attributes:
+        reason: Quarantine reason of a row that breaks the rule.
+        breaks: Given the typed columns, returns True on the rows that break it.
+    """
+
+    reason: str
+    breaks: Callable[[pd.DataFrame], pd.Series]
+
+
+@dataclass(frozen=True)
 class TableSchema:
     """Contract of one raw table."""
 
     name: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = field(default_factory=tuple)
+    rules: tuple[RowRule, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -111,8 +132,27 @@ CUSTOMER_ACTIVITY = TableSchema(
     ),
 )
 
+
+def _metric_starts_with(frame: pd.DataFrame, prefixes: tuple[str, ...]) -> pd.Series:
+    return frame["metric"].str.lower().str.startswith(prefixes).fillna(False).astype(bool)
+
+
 SERVICE_METRICS = TableSchema(
     name="service_metrics",
+    primary_key=("timestamp", "service", "metric"),
+    rules=(
+        RowRule(
+            "value: negative call count",
+            lambda frame: _metric_starts_with(frame, COUNT_METRIC_PREFIXES) & (frame["value"] < 0),
+        ),
+        RowRule(
+            "value: share of calls outside 0..100",
+            lambda frame: (
+                _metric_starts_with(frame, SHARE_METRIC_PREFIXES)
+                & ((frame["value"] < 0) | (frame["value"] > 100))
+            ),
+        ),
+    ),
     columns=(
         Column("timestamp", "datetime"),
         Column("service", "str"),
@@ -142,6 +182,21 @@ SERVICE_TOPOLOGY = TableSchema(
     ),
 )
 
+INCIDENTS = TableSchema(
+    name="incidents",
+    primary_key=("incident_id",),
+    rules=(RowRule("end: before start", lambda frame: frame["end"] < frame["start"]),),
+    columns=(
+        Column("incident_id", "str"),
+        Column("start", "datetime"),
+        Column("end", "datetime", nullable=True, required=False),
+        Column("root_cause_service", "str", nullable=True, required=False),
+        Column("alerted_service", "str"),
+        Column("alerted_metric", "str"),
+        Column("kind", "str", nullable=True, required=False),
+    ),
+)
+
 SCHEMAS: dict[str, TableSchema] = {
     schema.name: schema
     for schema in (
@@ -151,6 +206,7 @@ SCHEMAS: dict[str, TableSchema] = {
         SERVICE_METRICS,
         SERVICE_LOGS,
         SERVICE_TOPOLOGY,
+        INCIDENTS,
     )
 }
 

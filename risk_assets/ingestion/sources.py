@@ -8,24 +8,22 @@ or, when no file is named, takes the table from the seeded simulator.
 from __future__ import annotations
 
 import dagster as dg
-import pandas as pd
 
-from risk_assets.ingestion.loaders import load_table, read_source
-from risk_assets.ingestion.schemas import get_schema
+from risk_assets.ingestion.loaders import load_table
+from risk_assets.ingestion.schemas import empty_frame, get_schema
 from risk_assets.ingestion.simulator import SimulationConfig, simulate
-from risk_assets.ingestion.simulator.services import INCIDENT_COLUMNS
 from risk_assets.ingestion.validation import ValidationResult, validate
 
-FILE_TABLES = (
+# Tables a user may point at a file: the raw tables plus labeled incidents.
+SOURCE_TABLES = (
     "transactions",
     "customers",
     "customer_activity",
     "service_metrics",
     "service_logs",
     "service_topology",
+    "incidents",
 )
-# Tables a user may point at a file: the raw tables plus labeled incidents.
-SOURCE_TABLES = (*FILE_TABLES, "incidents")
 
 
 class RawDataResource(dg.ConfigurableResource):
@@ -86,18 +84,10 @@ class RawDataResource(dg.ConfigurableResource):
             )
         if table in self.sources:
             return load_table(self.sources[table], table, self.mappings.get(table))
-        world = simulate(self.simulation_config())
-        return validate(world.table(table), get_schema(table))
-
-    def incidents(self) -> pd.DataFrame:
-        """Known incidents with their root cause: from a file, or the simulator's."""
-        if "incidents" in self.sources:
-            frame = read_source(self.sources["incidents"])
-            for column in ("start", "end"):
-                frame[column] = pd.to_datetime(frame[column])
-            return frame
-        if self.sources:
+        schema = get_schema(table)
+        if table == "incidents" and self.sources:
             # Files were given for other tables, so the simulator's incidents would
             # not describe them.
-            return pd.DataFrame(columns=list(INCIDENT_COLUMNS))
-        return simulate(self.simulation_config()).table("incidents")
+            return validate(empty_frame(schema), schema)
+        world = simulate(self.simulation_config())
+        return validate(world.table(table), schema)

@@ -17,6 +17,15 @@ from risk_assets.ingestion.schemas import Column, TableSchema, dtype_for
 
 QUARANTINE_COLUMNS = ("source_row", "quarantine_reason")
 
+# Quarantine reason of a value that cannot be read as its column's kind.
+INVALID = {
+    "int": "not a valid int",
+    "float": "not a valid float",
+    "datetime": "not an ISO 8601 datetime (YYYY-MM-DD or YYYY-MM-DD HH:MM:SS)",
+    "bool": "not a valid bool",
+    "str": "not a valid str",
+}
+
 
 @dataclass
 class ValidationResult:
@@ -63,8 +72,18 @@ def _coerce(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
             values = pd.to_datetime(raw)
             if getattr(values.dt, "tz", None) is not None:
                 values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+            raise ValueError(
+                f"column {column.name!r} contains numbers ({raw.dtype}), not datetimes; the "
+                "unit of an epoch is ambiguous, so convert it first, e.g. "
+                "pd.to_datetime(values, unit='s', utc=True), or write ISO 8601 text"
+            )
         else:
-            values = pd.to_datetime(raw.where(~missing), errors="coerce", utc=True)
+            # Each value is parsed on its own as ISO 8601, so a file may mix precisions
+            # and offsets. Other layouts (05/01/2025) are rejected, not guessed.
+            values = pd.to_datetime(
+                raw.where(~missing), errors="coerce", utc=True, format="ISO8601"
+            )
             values = values.dt.tz_localize(None)
         values = values.astype("datetime64[ns]")
         bad = values.isna() & ~missing
@@ -114,7 +133,11 @@ def validate(frame: pd.DataFrame, schema: TableSchema) -> ValidationResult:
             continue
         raw = frame[column.name]
         values, bad = _coerce(column, raw)
-        add_reason(bad, f"{column.name}: not a valid {column.kind}")
+        add_reason(bad, f"{column.name}: {INVALID[column.kind]}")
+        if column.kind in ("int", "float"):
+            infinite = values.notna() & ~np.isfinite(values.astype("float64"))
+            add_reason(infinite, f"{column.name}: not finite")
+            values = values.where(~infinite)
         if not column.nullable:
             add_reason(values.isna() & ~bad, f"{column.name}: missing")
         if column.min_value is not None:
@@ -129,6 +152,8 @@ def validate(frame: pd.DataFrame, schema: TableSchema) -> ValidationResult:
         typed[column.name] = values
 
     accepted = pd.DataFrame(typed)
+    for rule in schema.rules:
+        add_reason(rule.breaks(accepted), rule.reason)
     if schema.primary_key:
         duplicated = accepted.duplicated(list(schema.primary_key), keep="first")
         add_reason(duplicated & (reasons == ""), f"duplicate key {list(schema.primary_key)}")

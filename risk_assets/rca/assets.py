@@ -13,6 +13,7 @@ from risk_assets.rca.log_config import DEFAULT_SOURCE, get_log_source
 from risk_assets.rca.log_templates import mine_service_logs, template_counts
 from risk_assets.rca.ranking import RankingSettings
 from risk_assets.rca.reports import (
+    RANKED,
     ReportSettings,
     build_incident_reports,
     frame_markdown,
@@ -156,6 +157,8 @@ def incident_reports(
         "dagster/row_count": len(report),
         "incidents": summary["incidents"],
         "incidents_with_ground_truth": summary["with_ground_truth"],
+        "incidents_not_evaluated": dg.MetadataValue.json(summary["not_evaluated"]),
+        "truth_not_in_topology": dg.MetadataValue.json(summary["truth_not_in_topology"]),
         "report_uri": uri,
         "report": dg.MetadataValue.md(markdown),
         "settings": dg.MetadataValue.json(
@@ -172,7 +175,8 @@ def incident_reports(
         metadata["top3_accuracy"] = float(summary["top3"])
     yield dg.Output(report, metadata=metadata)
 
-    reported = set(report["incident_id"]) if len(report) else set()
+    ranked = report[report["status"] == RANKED]
+    reported = set(ranked["incident_id"]) if len(ranked) else set()
     missing = sorted(set(incidents["incident_id"].astype(str)) - reported)
     yield dg.AssetCheckResult(
         check_name="every_incident_reported",

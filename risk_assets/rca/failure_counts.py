@@ -27,13 +27,9 @@ import pandas as pd
 from scipy.special import ndtri_exp
 from scipy.stats import binom
 
+from risk_assets.ingestion.schemas import COUNT_METRIC_PREFIXES, SHARE_METRIC_PREFIXES
 from risk_assets.rca.errors import RcaError
 
-# Names (prefixes) of metrics that are a share of calls: of successful calls for
-# availability, of failed calls for the others.
-SHARE_METRIC_PREFIXES = ("availability", "error_rate", "error_ratio", "failure_rate")
-# Names (prefixes) of per-row call counts.
-COUNT_METRIC_PREFIXES = ("requests",)
 # Endings that mark the per-row total among several request metrics of one service.
 _TOTAL_SUFFIXES = ("_sum", "_total", "_count")
 FAILURE_COLUMNS = ["failures", "requests", "dispersion", "unit"]

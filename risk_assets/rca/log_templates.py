@@ -17,6 +17,7 @@ from drain3 import TemplateMiner
 
 from risk_assets.rca.errors import RcaError
 from risk_assets.rca.log_config import LogSourceConfig
+from risk_assets.rca.timing import align_time, check_periods
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +170,18 @@ def log_evidence(
         "log_score",
         "top_templates",
     ]
+    check_periods(baseline=baseline, window=window)
+    if not (np.isfinite(spike_ratio) and spike_ratio > 0):
+        raise RcaError(f"spike_ratio={spike_ratio} is invalid; use a positive number.")
     if templates.empty:
         return pd.DataFrame(columns=columns)
+    missing = sorted(set(TEMPLATE_COLUMNS) - set(templates.columns))
+    if missing:
+        raise RcaError(
+            f"templates is missing columns {missing}; pass the output of mine_service_logs."
+        )
     times = pd.to_datetime(templates["timestamp"])
+    alert_time = align_time(alert_time, pd.DatetimeIndex(times), "alert_time")
     before = templates[(times >= alert_time - baseline) & (times < alert_time)]
     during = templates[(times >= alert_time) & (times < alert_time + window)]
     baseline_minutes = baseline / pd.Timedelta("1min")

@@ -59,8 +59,9 @@ def pivot_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     same value (the same data loaded twice) count once.
 
     Raises:
-        RcaError: A required column is missing, or one ``(timestamp, service, metric)``
-            has different values.
+        RcaError: A required column is missing, a value is not a finite number, the
+            timestamps are not datetimes, or one ``(timestamp, service, metric)`` has
+            different values.
     """
     if isinstance(metrics.columns, pd.MultiIndex):
         return metrics
@@ -81,7 +82,24 @@ def pivot_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
                 f"with different values, such as {metric} of {service!r} at {timestamp}. "
                 "Combine replicas before ranking: sum call counts and weigh shares by calls."
             )
-    wide = metrics.pivot_table(
+    values = pd.to_numeric(metrics["value"], errors="coerce")
+    unreadable = values.isna() & metrics["value"].notna()
+    infinite = np.isinf(values)
+    if unreadable.any() or infinite.any():
+        bad = metrics[unreadable | infinite]
+        first = bad.iloc[0]
+        raise RcaError(
+            f"service_metrics has {len(bad)} values that are not finite numbers, such as "
+            f"{first['value']!r} for {first['metric']} of {first['service']!r} at "
+            f"{first['timestamp']}. Load metrics with load_table, which quarantines them, "
+            "or remove them."
+        )
+    if len(metrics) and not pd.api.types.is_datetime64_any_dtype(metrics["timestamp"]):
+        raise RcaError(
+            f"service_metrics timestamps are {metrics['timestamp'].dtype}, not datetimes; "
+            "convert them with pd.to_datetime or load them with load_table."
+        )
+    wide = metrics.assign(value=values).pivot_table(
         index="timestamp", columns=["service", "metric"], values="value", aggfunc="mean"
     )
     return wide.sort_index()

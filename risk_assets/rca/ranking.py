@@ -32,6 +32,7 @@ from risk_assets.rca.metric_evidence import (
     metric_direction,
     pivot_metrics,
 )
+from risk_assets.rca.timing import align_time, check_periods
 from risk_assets.rca.topology import candidate_causes
 
 RANKING_COLUMNS = [
@@ -77,7 +78,7 @@ class RankingSettings:
     failure_counts: bool = True
 
     def __post_init__(self) -> None:
-        if self.z_half <= 0:
+        if not (np.isfinite(self.z_half) and self.z_half > 0):
             raise RcaError(f"z_half={self.z_half} is invalid; use a positive number.")
         for name in ("correlation_floor", "explain_away"):
             value = getattr(self, name)
@@ -90,8 +91,10 @@ class RankingSettings:
 
 
 def _z_to_evidence(z: float, z_half: float) -> float:
-    if not np.isfinite(z) or z <= 0:
+    if np.isnan(z) or z <= 0:
         return 0.0
+    if np.isinf(z):
+        return 1.0
     return float(z * z / (z * z + z_half * z_half))
 
 
@@ -131,12 +134,23 @@ def rank_root_causes(
 
     Raises:
         UnknownServiceError: The alerted service is not in the graph.
-        RcaError: The alerted metric has no values.
+        RcaError: The alerted metric has no values, a period is not positive, a log
+            score is outside [0, 1], or the incident start is not comparable with the
+            metrics' times.
     """
     settings = settings or RankingSettings()
+    check_periods(baseline=baseline, window=window)
     hops = candidate_causes(graph, alerted_service)
     services = list(hops)
     wide = pivot_metrics(metrics)
+    incident_start = align_time(incident_start, wide.index, "incident_start")
+    log_scores = dict(log_scores or {})
+    invalid = {name: score for name, score in log_scores.items() if not 0.0 <= score <= 1.0}
+    if invalid:
+        raise RcaError(
+            f"log_scores must lie in [0, 1]; invalid: {invalid}. Pass log_evidence's "
+            "log_score per service."
+        )
     deviations = metric_deviations(
         wide,
         services,
@@ -160,11 +174,10 @@ def rank_root_causes(
     health = _strongest(deviations[is_health])
     best_metric = _strongest(deviations if settings.traffic_evidence else deviations[is_health])
     best_correlation = correlations.groupby("service")["correlation"].max()
-    log_scores = dict(log_scores or {})
 
     evidence, health_evidence = {}, {}
     for service in services:
-        log_part = float(np.clip(log_scores.get(service, 0.0), 0.0, 1.0))
+        log_part = float(log_scores.get(service, 0.0))
         for target, table in ((evidence, best_metric), (health_evidence, health)):
             z = float(table["z"].get(service, np.nan))
             metric_part = _z_to_evidence(z, settings.z_half)
@@ -209,7 +222,9 @@ def rank_by_correlation(
         Columns ``rank``, ``service``, ``hops``, ``correlation``, best first.
     """
     hops = candidate_causes(graph, alerted_service)
+    check_periods(baseline=baseline, window=window)
     wide = pivot_metrics(metrics)
+    incident_start = align_time(incident_start, wide.index, "incident_start")
     correlations = alert_correlations(
         wide,
         list(hops),

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 import networkx as nx
 import pandas as pd
 
-from risk_assets.rca.errors import RcaError
+from risk_assets.rca.errors import RcaError, UnknownServiceError
 from risk_assets.rca.failure_counts import share_units
 from risk_assets.rca.knowledge import KnowledgeBase
 from risk_assets.rca.log_templates import log_evidence
 from risk_assets.rca.metric_evidence import pivot_metrics, reference_failures
 from risk_assets.rca.ranking import RankingSettings, rank_of, rank_root_causes
+from risk_assets.rca.timing import align_time
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,9 @@ REPORT_COLUMNS = [
     "knowledge_ids",
     "fixes",
     "true_root_cause",
+    "status",
 ]
+RANKED = "ranked"
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ def build_incident_reports(
         The report (one row per incident and kept candidate, columns ``REPORT_COLUMNS``)
         and a summary with the incident count, the number with known ground truth, and
         top-1 / top-3 accuracy over those (None when no incident has ground truth).
+        An incident without metrics in its baseline or window is not ranked: it has one
+        row whose ``status`` gives the reason, and the summary lists it under
+        ``not_evaluated``. An incident whose true cause is not in the topology is ranked
+        but left out of the accuracy and listed under ``truth_not_in_topology``.
 
     Raises:
         RcaError: A required incidents column is missing.
@@ -117,18 +124,30 @@ def build_incident_reports(
     # the incident are read alike.
     units = share_units(wide)
     disturbed = _incident_spans(incidents, wide.index, settings.window)
-    rows, true_ranks = [], []
+    rows, true_ranks, not_evaluated, unknown_truth = [], [], [], []
     for incident in incidents.itertuples(index=False):
         start = _incident_time(incident.start, wide.index, incident.incident_id, "start")
-        in_window = (wide.index >= start) & (wide.index < start + settings.window)
-        if not in_window.any():
+        truth = getattr(incident, "root_cause_service", None)
+        truth = None if truth is None or pd.isna(truth) else str(truth)
+        if str(incident.alerted_service) not in graph:
+            raise UnknownServiceError(str(incident.alerted_service), graph.nodes)
+        gap = _missing_metrics(wide, start, settings)
+        if gap:
+            # Ranking without metrics would name a cause on no evidence, so the incident
+            # is reported as not evaluated and left out of the accuracy.
+            logger.warning("Incident %s: not evaluated: %s.", incident.incident_id, gap)
+            not_evaluated.append(str(incident.incident_id))
+            rows.append(_unranked_row(incident, start, truth, gap))
+            continue
+        if truth is not None and truth not in graph:
             logger.warning(
-                "Incident %s: no service metrics between %s and %s; its candidates have no "
-                "metric evidence.",
+                "Incident %s: true cause %r is not in the service topology; the incident is "
+                "left out of the accuracy. Check the incidents file's root_cause_service.",
                 incident.incident_id,
-                start,
-                start + settings.window,
+                truth,
             )
+            unknown_truth.append(str(incident.incident_id))
+            truth = None
         normal = _normal_history(wide, start - settings.baseline, settings.history, disturbed)
         evidence = log_evidence(templates, start, settings.baseline, settings.window)
         evidence = evidence.set_index("service") if not evidence.empty else evidence
@@ -145,8 +164,6 @@ def build_incident_reports(
             settings=settings.ranking,
             reference_failures=reference_failures(normal, units) if len(normal) else None,
         )
-        truth = getattr(incident, "root_cause_service", None)
-        truth = None if truth is None or pd.isna(truth) else str(truth)
         if truth is not None:
             true_ranks.append(rank_of(ranking, truth))
         for candidate in ranking.head(settings.top_k).itertuples(index=False):
@@ -176,6 +193,7 @@ def build_incident_reports(
                     "knowledge_ids": [entry.entry_id for entry in entries],
                     "fixes": [fix for entry in entries for fix in entry.fixes],
                     "true_root_cause": truth,
+                    "status": RANKED,
                 }
             )
         logger.info(
@@ -185,32 +203,48 @@ def build_incident_reports(
             truth,
         )
     report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
-    return report, summarize_ranks(true_ranks, n_incidents=len(incidents))
+    report["rank"] = report["rank"].astype("Int64")
+    summary = summarize_ranks(true_ranks, n_incidents=len(incidents))
+    summary["not_evaluated"] = not_evaluated
+    summary["truth_not_in_topology"] = unknown_truth
+    return report, summary
+
+
+def _missing_metrics(wide: pd.DataFrame, start: pd.Timestamp, settings: ReportSettings) -> str:
+    """Return why an incident cannot be ranked for lack of metrics, or an empty string."""
+    periods = {
+        "incident window": (start, start + settings.window),
+        "baseline": (start - settings.baseline, start),
+    }
+    for name, (begin, end) in periods.items():
+        rows = wide.loc[(wide.index >= begin) & (wide.index < end)]
+        if rows.empty or rows.isna().all().all():
+            return f"no service metrics in its {name} {begin} to {end}"
+    return ""
+
+
+def _unranked_row(incident, start: pd.Timestamp, truth: str | None, reason: str) -> dict:
+    """Return the report row of an incident that could not be ranked."""
+    row = dict.fromkeys(REPORT_COLUMNS)
+    row.update(
+        {
+            "incident_id": str(incident.incident_id),
+            "start": start,
+            "alerted_service": str(incident.alerted_service),
+            "alerted_metric": str(incident.alerted_metric),
+            "log_templates": [],
+            "knowledge_ids": [],
+            "fixes": [],
+            "true_root_cause": truth,
+            "status": f"not evaluated: {reason}",
+        }
+    )
+    return row
 
 
 def _incident_time(value, index: pd.Index, incident_id, field_name: str) -> pd.Timestamp:
-    """Return an incident's time as a Timestamp comparable with the metrics' index.
-
-    Raises:
-        RcaError: The value is not a time, or one of the two carries a time zone and
-            the other does not.
-    """
-    try:
-        moment = pd.Timestamp(value)
-    except (TypeError, ValueError) as error:
-        raise RcaError(
-            f"incident {incident_id}: {field_name}={value!r} is not a time ({error})."
-        ) from error
-    if pd.isna(moment):
-        raise RcaError(f"incident {incident_id}: {field_name} is missing; give its time.")
-    metrics_zone = getattr(index, "tz", None)
-    if (moment.tz is None) != (metrics_zone is None):
-        raise RcaError(
-            f"incident {incident_id}: {field_name}={moment} and the service metrics' "
-            f"timestamps (time zone {metrics_zone}) differ in having a time zone; convert "
-            "both to UTC, or both to naive UTC."
-        )
-    return moment
+    """Return an incident's time as a Timestamp comparable with the metrics' index."""
+    return align_time(value, index, f"incident {incident_id}: {field_name}")
 
 
 def _incident_spans(incidents: pd.DataFrame, index: pd.Index, window: pd.Timedelta) -> list:
@@ -277,6 +311,12 @@ def report_markdown(report: pd.DataFrame, max_incidents: int = 10) -> str:
     lines.append("|---|---|---|---|---|---|---|")
     for incident_id in report["incident_id"].unique()[:max_incidents]:
         for row in report[report["incident_id"] == incident_id].head(3).itertuples():
+            if row.status != RANKED:
+                lines.append(
+                    f"| {incident_id} | {row.alerted_service} {row.alerted_metric} | - | "
+                    f"{row.status} | - | - | - |"
+                )
+                continue
             marker = " (true)" if row.service == row.true_root_cause else ""
             lines.append(
                 f"| {incident_id} | {row.alerted_service} {row.alerted_metric} | {row.rank} | "

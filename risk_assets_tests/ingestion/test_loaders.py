@@ -81,7 +81,7 @@ def test_bad_rows_quarantined_with_reasons(tmp_path, mapping_file):
     quarantine = result.quarantine
     reasons = dict(zip(quarantine["transaction_id"], quarantine["quarantine_reason"], strict=True))
     assert reasons["4"] == "amount: below minimum 0.0"
-    assert reasons["5"] == "timestamp: not a valid datetime"
+    assert reasons["5"].startswith("timestamp: not an ISO 8601 datetime")
     assert reasons["6"] == "amount: not a valid float"
     assert reasons["7"] == "customer_id: missing"
     assert reasons["8"] == "is_fraud: not one of [0, 1]"
@@ -162,3 +162,57 @@ def test_telco_mapping_loads_all_rows():
     assert int(result.accepted["churned"].sum()) == 1_869
     assert "total_charges" in result.accepted
     assert result.accepted["tenure_months"].max() == 72
+
+
+METRIC_HEADER = "timestamp,service,metric,value"
+
+
+def test_iso_timestamps_of_mixed_precision_load(tmp_path):
+    lines = [
+        METRIC_HEADER,
+        "2025-01-01 00:00:00.250,api,latency_ms,12",
+        "2025-01-01 00:01:00,api,latency_ms,13",
+        "2025-01-01T00:02:00Z,api,latency_ms,14",
+        "2025-01-01T01:03:00+01:00,api,latency_ms,15",
+    ]
+    result = load_table(write(tmp_path, "m.csv", lines), "service_metrics")
+    assert result.quarantine.empty
+    assert list(result.accepted["timestamp"].dt.minute) == [0, 1, 2, 3]
+
+
+def test_day_first_dates_are_quarantined(tmp_path):
+    lines = [METRIC_HEADER, "05/01/2025 10:00,api,latency_ms,12", "13/01/2025,api,latency_ms,13"]
+    result = load_table(write(tmp_path, "m.csv", lines), "service_metrics")
+    assert result.accepted.empty
+    assert result.quarantine["quarantine_reason"].str.contains("ISO 8601").all()
+
+
+def test_epoch_numbers_as_timestamps_rejected(tmp_path):
+    path = tmp_path / "m.parquet"
+    pd.DataFrame(
+        {"timestamp": [1736000000, 1736000060], "service": "api", "metric": "cpu", "value": 1.0}
+    ).to_parquet(path)
+    with pytest.raises(DataLoadError, match=r"'timestamp' contains numbers .*unit='s'"):
+        load_table(path, "service_metrics")
+
+
+def test_metric_rules_quarantine_with_reasons(tmp_path):
+    lines = [
+        METRIC_HEADER,
+        "2025-01-01 00:00:00,api,latency_ms,inf",
+        "2025-01-01 00:00:00,api,requests,-5",
+        "2025-01-01 00:00:00,api,availability,101",
+        "2025-01-01 00:00:00,api,cpu,0.5",
+        "2025-01-01 00:00:00,api,cpu,0.7",
+        "2025-01-01 00:00:00,api,error_rate,-0.1",
+        "2025-01-01 00:00:00,db,requests,40",
+    ]
+    result = load_table(write(tmp_path, "m.csv", lines), "service_metrics")
+    reasons = list(result.quarantine["quarantine_reason"])
+    assert reasons[0] == "value: not finite"
+    assert reasons[1] == "value: negative call count"
+    assert reasons[2] == "value: share of calls outside 0..100"
+    assert reasons[3].startswith("duplicate key")
+    assert reasons[4] == "value: share of calls outside 0..100"
+    assert list(result.accepted["metric"]) == ["cpu", "requests"]
+    assert result.reconciles

@@ -213,7 +213,14 @@ def test_report_scores_known_cause(chain_topology):
     assert list(report["rank"]) == [1, 2]
     assert report["service"].iloc[0] == "db"
     assert "database-latency" in report["knowledge_ids"].iloc[0]
-    assert summary == {"incidents": 1, "with_ground_truth": 1, "top1": 1.0, "top3": 1.0}
+    assert summary == {
+        "incidents": 1,
+        "with_ground_truth": 1,
+        "top1": 1.0,
+        "top3": 1.0,
+        "not_evaluated": [],
+        "truth_not_in_topology": [],
+    }
 
 
 def test_report_without_ground_truth(chain_topology):
