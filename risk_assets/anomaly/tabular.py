@@ -18,6 +18,8 @@ from pyod.models.iforest import IForest
 from pyod.models.lof import LOF
 from pyod.models.pca import PCA
 
+from risk_assets.anomaly.validation import as_finite_series, as_float_array
+
 logger = logging.getLogger(__name__)
 
 Normalization = Literal["rank", "robust_z", "z"]
@@ -36,15 +38,18 @@ class OutlierDetector(Protocol):
 
 
 def _as_matrix(features: np.ndarray, name: str) -> np.ndarray:
-    matrix = np.asarray(features, dtype=float)
+    matrix = as_float_array(features, f"{name} features")
     if matrix.ndim != 2 or matrix.shape[0] == 0:
         raise ValueError(
             f"{name} expects a non-empty 2-D feature matrix, got shape {matrix.shape}. "
             "Pass one row per sample and one column per feature."
         )
-    if not np.isfinite(matrix).all():
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"{name} received NaN or infinite feature values; impute or drop them first."
+            f"{name} received {int(bad.sum())} NaN or infinite feature values, the first "
+            f"at row {row}, column {column}; impute or drop them first."
         )
     return matrix
 
@@ -56,6 +61,7 @@ class _PyodDetector:
 
     def __init__(self) -> None:
         self.model_ = None
+        self.n_features_ = 0
         self.training_scores_ = np.empty(0)
 
     def _build(self, n_rows: int):
@@ -65,17 +71,32 @@ class _PyodDetector:
         """Fit the model on ``features`` and keep its scores of the training rows."""
         matrix = _as_matrix(features, self.name)
         self.model_ = self._build(matrix.shape[0])
-        self.model_.fit(matrix)
+        self.n_features_ = matrix.shape[1]
+        self.model_.fit(self._model_input(matrix))
         self.training_scores_ = np.asarray(self.model_.decision_scores_, dtype=float)
+        invalid = int((~np.isfinite(self.training_scores_)).sum())
+        if invalid:
+            raise ValueError(
+                f"{self.name} produced {invalid} NaN or infinite scores for its "
+                f"{matrix.shape[0]} training rows; check for constant or collinear feature "
+                "columns and drop them."
+            )
         return self
+
+    def _model_input(self, matrix: np.ndarray) -> np.ndarray:
+        return matrix
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Return one outlier score per row, higher meaning more anomalous."""
         if self.model_ is None:
             raise RuntimeError(f"{self.name} is not fitted; call fit(features) first.")
-        return np.asarray(
-            self.model_.decision_function(_as_matrix(features, self.name)), dtype=float
-        )
+        matrix = _as_matrix(features, self.name)
+        if matrix.shape[1] != self.n_features_:
+            raise ValueError(
+                f"{self.name} was fitted on {self.n_features_} feature columns but received "
+                f"{matrix.shape[1]}; pass the same columns in the same order."
+            )
+        return np.asarray(self.model_.decision_function(self._model_input(matrix)), dtype=float)
 
 
 class IsolationForestDetector(_PyodDetector):
@@ -119,6 +140,9 @@ class LocalOutlierFactorDetector(_PyodDetector):
 class PcaDetector(_PyodDetector):
     """PyOD PCA on standardized features: weighted distance to the principal axes.
 
+    Columns that are constant over the training rows are left out, because their
+    standard deviation of 0 turns every standardized value, and so every score, into NaN.
+
     Args:
         random_state: Seed of the randomized solver.
     """
@@ -128,6 +152,34 @@ class PcaDetector(_PyodDetector):
     def __init__(self, random_state: int | None = 0) -> None:
         super().__init__()
         self.random_state = random_state
+        self.varying_columns_ = np.empty(0, dtype=int)
+
+    def fit(self, features: np.ndarray) -> PcaDetector:
+        """Fit PCA on the columns that vary over ``features``.
+
+        Raises:
+            ValueError: If no column varies (all rows identical), so PCA has no axes.
+        """
+        matrix = _as_matrix(features, self.name)
+        varying = np.ptp(matrix, axis=0) > 0
+        if not varying.any():
+            raise ValueError(
+                f"pca received {matrix.shape[0]} training rows in which every one of the "
+                f"{matrix.shape[1]} columns is constant; PCA needs at least one column that "
+                "varies, so drop this detector or pass more varied rows."
+            )
+        if not varying.all():
+            # NOTE: a later change in a left-out column does not affect the score.
+            logger.warning(
+                "pca leaves out %d constant feature columns (positions %s)",
+                int((~varying).sum()),
+                np.flatnonzero(~varying).tolist(),
+            )
+        self.varying_columns_ = np.flatnonzero(varying)
+        return super().fit(matrix)
+
+    def _model_input(self, matrix: np.ndarray) -> np.ndarray:
+        return matrix[:, self.varying_columns_]
 
     def _build(self, n_rows: int) -> PCA:
         return PCA(standardization=True, random_state=self.random_state)
@@ -199,11 +251,13 @@ def fit_normalizer(training_scores: np.ndarray, method: Normalization):
         A function from an array of raw scores to normalized scores.
 
     Raises:
-        ValueError: If ``method`` is unknown or ``training_scores`` is empty.
+        ValueError: If ``method`` is unknown or ``training_scores`` is empty or contains
+            NaN or infinite values.
     """
     reference = np.asarray(training_scores, dtype=float)
     if reference.size == 0:
         raise ValueError("Cannot normalize against an empty set of training scores.")
+    reference = as_finite_series(reference, "training_scores")
     if method == "rank":
         ordered = np.sort(reference)
         return lambda scores: np.searchsorted(ordered, scores, side="right") / ordered.size
@@ -239,6 +293,13 @@ class EnsembleDetector:
     ) -> None:
         if not detectors:
             raise ValueError("EnsembleDetector needs at least one member detector.")
+        names = [detector.name for detector in detectors]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(
+                f"EnsembleDetector member names must be unique, but {repeated} occur more "
+                f"than once in {names}; set a distinct name attribute on each member."
+            )
         if normalization not in NORMALIZATIONS:
             raise ValueError(
                 f"Unknown normalization {normalization!r}; use one of {NORMALIZATIONS}."
@@ -253,7 +314,10 @@ class EnsembleDetector:
         self.normalizers_ = []
         for detector in self.detectors:
             detector.fit(features)
-            self.normalizers_.append(fit_normalizer(detector.training_scores_, self.normalization))
+            training_scores = as_finite_series(
+                detector.training_scores_, f"training scores of ensemble member {detector.name}"
+            )
+            self.normalizers_.append(fit_normalizer(training_scores, self.normalization))
             logger.debug("Fitted ensemble member %s", detector.name)
         self.training_scores_ = self._combine(
             [detector.training_scores_ for detector in self.detectors]
@@ -275,10 +339,12 @@ class EnsembleDetector:
     def _combine(self, raw_scores: list[np.ndarray]) -> np.ndarray:
         if not self.normalizers_:
             raise RuntimeError("EnsembleDetector is not fitted; call fit(features) first.")
-        normalized = [
-            normalize(scores)
-            for normalize, scores in zip(self.normalizers_, raw_scores, strict=True)
-        ]
+        normalized = []
+        for detector, normalize, scores in zip(
+            self.detectors, self.normalizers_, raw_scores, strict=True
+        ):
+            checked = as_finite_series(scores, f"scores of ensemble member {detector.name}")
+            normalized.append(normalize(checked))
         return np.mean(normalized, axis=0)
 
 

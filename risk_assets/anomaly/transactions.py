@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from risk_assets.anomaly.tabular import EnsembleDetector, Normalization, default_detectors
 from risk_assets.anomaly.thresholds import PolicyKind, ThresholdPolicy
+from risk_assets.anomaly.validation import require_int
 
 logger = logging.getLogger(__name__)
 
@@ -66,29 +67,28 @@ def score_transactions(
         Scores, threshold and summary.
 
     Raises:
-        ValueError: If a column is missing, the table has fewer than 10 rows, or a
-            feature contains NaN or infinite values.
+        ValueError: If ``feature_columns`` is empty or repeats a name, a column is
+            missing, the table has fewer than 10 rows, a feature is not numeric, contains
+            NaN or infinite values or overflows when standardized, every feature is
+            constant, ``max_training_rows`` is below 10, or ``is_fraud`` holds a value
+            other than 0, 1 or missing.
     """
-    missing = [c for c in [ID_COLUMN, *feature_columns] if c not in features.columns]
-    if missing:
-        raise ValueError(
-            f"transaction features are missing columns {missing}; "
-            "pass the transaction_features table."
-        )
-    if len(features) < 10:
-        raise ValueError(
-            f"Need at least 10 transactions to fit outlier models, got {len(features)}."
-        )
-    matrix = features[feature_columns].to_numpy(dtype=float)
-    bad = [
-        c for c, ok in zip(feature_columns, np.isfinite(matrix).all(axis=0), strict=True) if not ok
-    ]
-    if bad:
-        raise ValueError(
-            f"Feature columns {bad} contain NaN or infinite values; impute them first."
-        )
+    _check_feature_columns(features, feature_columns)
+    require_int(max_training_rows, "max_training_rows", minimum=10)
+    policy = ThresholdPolicy(rate=alert_rate, kind=policy_kind)
+    matrix = _feature_matrix(features, feature_columns)
+    _check_labels(features)
 
     scaled = StandardScaler().fit_transform(matrix)
+    overflowed = [
+        c for c, ok in zip(feature_columns, np.isfinite(scaled).all(axis=0), strict=True) if not ok
+    ]
+    if overflowed:
+        raise ValueError(
+            f"Feature columns {overflowed} overflow to NaN or infinity when standardized "
+            f"(largest absolute value {np.abs(matrix).max():.3g}); rescale them first, "
+            "e.g. with a log transform."
+        )
     rng = np.random.default_rng(random_state)
     if len(scaled) > max_training_rows:
         training_rows = np.sort(rng.choice(len(scaled), size=max_training_rows, replace=False))
@@ -100,10 +100,20 @@ def score_transactions(
     )
     ensemble.fit(scaled[training_rows])
     logger.info("Fitted outlier ensemble on %d of %d rows", len(training_rows), len(scaled))
+    if policy_kind == "contamination" and len(training_rows) * alert_rate < 1:
+        logger.warning(
+            "Only %d training rows for alert rate %g: the 1 - rate quantile of so few "
+            "training scores is unreliable, so the alert rate on all rows can be far from "
+            "the requested one. Raise max_training_rows to at least %d or use "
+            "policy_kind='alert_rate'.",
+            len(training_rows),
+            alert_rate,
+            int(np.ceil(1 / alert_rate)),
+        )
 
     member_scores = ensemble.member_scores(scaled)
     ensemble_score = ensemble.combine(member_scores)
-    policy = ThresholdPolicy(rate=alert_rate, kind=policy_kind).fit(ensemble.training_scores_)
+    policy.fit(ensemble.training_scores_)
     threshold = policy.threshold_for(ensemble_score)
     alerts = policy.flag(ensemble_score)
 
@@ -124,6 +134,76 @@ def score_transactions(
     }
     summary.update(label_metrics(features, scores))
     return OutlierScoringResult(scores=scores, threshold=threshold, summary=summary)
+
+
+def _check_feature_columns(features: pd.DataFrame, feature_columns: list[str]) -> None:
+    if not feature_columns:
+        raise ValueError("feature_columns is empty; pass at least one numeric feature column.")
+    repeated = sorted({c for c in feature_columns if feature_columns.count(c) > 1})
+    if repeated:
+        raise ValueError(
+            f"feature_columns repeats {repeated}; list each column once, because a repeated "
+            "column counts twice in every distance."
+        )
+    missing = [c for c in [ID_COLUMN, *feature_columns] if c not in features.columns]
+    if missing:
+        raise ValueError(
+            f"transaction features are missing columns {missing}; "
+            "pass the transaction_features table."
+        )
+    if len(features) < 10:
+        raise ValueError(
+            f"Need at least 10 transactions to fit outlier models, got {len(features)}."
+        )
+
+
+def _feature_matrix(features: pd.DataFrame, feature_columns: list[str]) -> np.ndarray:
+    """Return the features as floats after checking that each column is numeric and finite."""
+    for column in feature_columns:
+        try:
+            features[column].to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            converted = pd.to_numeric(features[column], errors="coerce")
+            failed = features[column][converted.isna() & features[column].notna()]
+            raise ValueError(
+                f"Feature column {column!r} is not numeric: {len(failed)} values cannot be "
+                f"converted to float, e.g. {failed.iloc[0]!r} in row {failed.index[0]}. "
+                "Encode the column as numbers or drop it from feature_columns."
+            ) from None
+    matrix = features[feature_columns].to_numpy(dtype=float)
+    bad = [
+        c for c, ok in zip(feature_columns, np.isfinite(matrix).all(axis=0), strict=True) if not ok
+    ]
+    if bad:
+        raise ValueError(
+            f"Feature columns {bad} contain NaN or infinite values; impute them first."
+        )
+    constant = [
+        c for c, spread in zip(feature_columns, np.ptp(matrix, axis=0), strict=True) if spread == 0
+    ]
+    if len(constant) == len(feature_columns):
+        raise ValueError(
+            f"Every feature column is constant ({constant}), so all transactions would get "
+            "the same outlier score; pass at least one column that varies."
+        )
+    if constant:
+        logger.warning("Feature columns %s are constant and carry no signal", constant)
+    return matrix
+
+
+def _check_labels(features: pd.DataFrame) -> None:
+    """Raise if ``is_fraud`` has a value other than 0, 1 (or True, False) or missing."""
+    if LABEL_COLUMN not in features.columns:
+        return
+    raw = features[LABEL_COLUMN]
+    labels = pd.to_numeric(raw, errors="coerce")
+    invalid = raw[(raw.notna() & labels.isna()) | (labels.notna() & ~labels.isin([0, 1]))]
+    if len(invalid):
+        raise ValueError(
+            f"{LABEL_COLUMN} must be 0, 1 or missing, but {len(invalid)} values are not, "
+            f"e.g. {invalid.iloc[0]!r} in row {invalid.index[0]}. Map the labels to 0 and "
+            "1, or set unknown ones to missing."
+        )
 
 
 def label_metrics(features: pd.DataFrame, scores: pd.DataFrame) -> dict[str, float]:
