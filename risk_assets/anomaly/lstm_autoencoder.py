@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from risk_assets.anomaly.validation import as_finite_series, require_int
+
 logger = logging.getLogger(__name__)
 
 
@@ -74,6 +76,12 @@ class LstmAutoEncoderDetector:
             raise ValueError(f"window must be at least 2 points, got {window}.")
         if epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {epochs}.")
+        require_int(window, "window", minimum=2)
+        require_int(epochs, "epochs", minimum=1)
+        require_int(hidden_size, "hidden_size", minimum=1)
+        require_int(batch_size, "batch_size", minimum=1)
+        if not learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {learning_rate!r}.")
         self.window = window
         self.hidden_size = hidden_size
         self.epochs = epochs
@@ -89,10 +97,13 @@ class LstmAutoEncoderDetector:
         return (np.asarray(values, dtype=np.float32) - self.center_) / self.scale_
 
     def fit(self, values: np.ndarray) -> LstmAutoEncoderDetector:
-        """Train on every window of ``values``; the standardization comes from them too."""
-        series = np.asarray(values, dtype=float)
-        if np.isnan(series).any():
-            raise ValueError("The training series contains NaN; fill or drop them first.")
+        """Train on every window of ``values``; the standardization comes from them too.
+
+        Raises:
+            ValueError: If ``values`` is not 1-D, is shorter than the window or contains
+                NaN or infinite values.
+        """
+        series = as_finite_series(values, "values", min_length=0)
         self.center_ = float(np.median(series))
         self.scale_ = float(np.std(series)) or 1.0
         windows = torch.from_numpy(sliding_windows(self._standardize(series), self.window))
@@ -123,10 +134,15 @@ class LstmAutoEncoderDetector:
         """Return the reconstruction error of the window ending at each point.
 
         The first ``window - 1`` points have no full window and get 0.
+
+        Raises:
+            ValueError: If ``values`` is not 1-D or contains NaN or infinite values, or
+                ``batch_size`` is below 1.
         """
         if self.net_ is None:
             raise RuntimeError("LstmAutoEncoderDetector is not fitted; call fit(values) first.")
-        series = np.asarray(values, dtype=float)
+        require_int(batch_size, "batch_size", minimum=1)
+        series = as_finite_series(values, "values", min_length=0)
         scores = np.zeros(len(series))
         if len(series) < self.window:
             return scores
@@ -160,6 +176,12 @@ class LstmAutoEncoderDetector:
     def load(cls, folder: str | Path) -> LstmAutoEncoderDetector:
         """Read a detector written by :meth:`save`; weights load with ``weights_only=True``."""
         folder = Path(folder)
+        for file_name in ("settings.json", "weights.pt"):
+            if not (folder / file_name).is_file():
+                raise FileNotFoundError(
+                    f"{folder / file_name} not found; pass a folder written by "
+                    "LstmAutoEncoderDetector.save."
+                )
         settings = json.loads((folder / "settings.json").read_text())
         detector = cls(window=settings["window"], hidden_size=settings["hidden_size"])
         detector.center_ = settings["center"]

@@ -10,27 +10,78 @@ from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.stattools import acf
 
 from risk_assets.anomaly.streaming import MAD_TO_SIGMA
+from risk_assets.anomaly.validation import as_finite_series
 
 logger = logging.getLogger(__name__)
+
+MIN_DAILY_AUTOCORRELATION = 0.3
+
+
+def as_timestamps(timestamps: pd.Series | pd.DatetimeIndex, n_values: int) -> pd.Series:
+    """Convert ``timestamps`` to datetimes and check them against ``n_values`` values.
+
+    Timestamps that go back in time are logged, not rejected: the NAB file
+    ``realKnownCause/machine_temperature_system_failure.csv`` steps back one hour once.
+
+    Raises:
+        ValueError: If the lengths differ, a timestamp is missing or cannot be parsed,
+            or the timestamps mix time zones.
+    """
+    if len(timestamps) != n_values:
+        raise ValueError(
+            f"timestamps has {len(timestamps)} entries but values has {n_values}; "
+            "pass one timestamp per value."
+        )
+    try:
+        times = pd.to_datetime(pd.Series(timestamps).reset_index(drop=True))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"timestamps cannot be read as datetimes ({error}); convert them with "
+            "pd.to_datetime(..., utc=True) if they mix time zones."
+        ) from error
+    missing = times.isna()
+    if missing.any():
+        raise ValueError(
+            f"timestamps has {int(missing.sum())} missing values (NaT), the first at "
+            f"position {int(np.flatnonzero(missing)[0])}; drop those points first."
+        )
+    backward = np.flatnonzero(times.diff() < pd.Timedelta(0))
+    if len(backward):
+        logger.warning(
+            "timestamps go back in time at %d of %d steps, first at position %d; sort the "
+            "series by time, or the detected period may be wrong",
+            len(backward),
+            n_values - 1,
+            int(backward[0]),
+        )
+    return times
 
 
 def detect_daily_period(
     timestamps: pd.Series | pd.DatetimeIndex,
     values: np.ndarray,
-    min_autocorrelation: float = 0.3,
+    min_autocorrelation: float = MIN_DAILY_AUTOCORRELATION,
 ) -> int | None:
     """Return the number of points per day when the series has a daily cycle, else None.
 
     The period is one day divided by the median sampling step. It is used only when the
     sample autocorrelation at that lag is at least ``min_autocorrelation`` and the data
     covers at least two periods.
+
+    Raises:
+        ValueError: If ``values`` contains NaN or infinite values or the timestamps do
+            not match them (see :func:`as_timestamps`).
     """
-    times = pd.to_datetime(pd.Series(timestamps))
+    series = as_finite_series(values, "values", min_length=0)
+    times = as_timestamps(timestamps, len(series))
+    return _daily_period(times, series, min_autocorrelation)
+
+
+def _daily_period(times: pd.Series, series: np.ndarray, min_autocorrelation: float) -> int | None:
     step = times.diff().median()
     if pd.isna(step) or step.total_seconds() <= 0:
         return None
     period = int(round(86400 / step.total_seconds()))
-    series = np.asarray(values, dtype=float)
     if period < 2 or len(series) < 2 * period or np.std(series) == 0:
         return None
     correlation = float(acf(series, nlags=period, fft=True)[period])
@@ -68,9 +119,15 @@ class SeasonalMadDetector:
         self.seasonal_smoother = seasonal_smoother
 
     def residuals(self, timestamps: pd.Series, values: np.ndarray) -> np.ndarray:
-        """Return the series minus its trend and seasonal components."""
-        series = np.asarray(values, dtype=float)
-        period = self.period or detect_daily_period(timestamps, series)
+        """Return the series minus its trend and seasonal components.
+
+        Raises:
+            ValueError: If ``values`` is empty, not 1-D or contains NaN or infinite
+                values, or the timestamps do not match it (see :func:`as_timestamps`).
+        """
+        series = as_finite_series(values, "values")
+        times = as_timestamps(timestamps, len(series))
+        period = self.period or _daily_period(times, series, MIN_DAILY_AUTOCORRELATION)
         if period is None or len(series) < 2 * period:
             # No usable cycle: a centered rolling median replaces the trend.
             window = max(3, min(len(series) // 10, 101))

@@ -14,6 +14,7 @@ import pandas as pd
 from risk_assets.anomaly.lstm_autoencoder import LstmAutoEncoderDetector
 from risk_assets.anomaly.seasonal import SeasonalMadDetector
 from risk_assets.anomaly.streaming import ValueNoveltyDetector
+from risk_assets.anomaly.validation import as_finite_series
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +67,12 @@ def score_metric_series(
         as a multiple of the median training error, NaN when the LSTM is off or the
         series is short), the flags ``stl_flag`` and ``lstm_flag``,
         and ``is_anomaly`` (either flag).
+
+    Raises:
+        ValueError: If ``values`` contains NaN or infinite values or the timestamps do
+            not match them.
     """
-    series = np.asarray(values, dtype=float)
+    series = as_finite_series(values, "values")
     stl = SeasonalMadDetector(threshold=settings.stl_threshold)
     stl_score = stl.score(timestamps, series)
     frame = pd.DataFrame(
@@ -121,7 +126,10 @@ def detect_metric_anomalies(
         :func:`score_metric_series`.
 
     Raises:
-        ValueError: If a required column is missing or a value is NaN.
+        ValueError: If a required column is missing, a service or metric is missing, a
+            value is NaN, infinite or not numeric, a timestamp is missing, unparseable or
+            in a different time zone from the others, or a (timestamp, service, metric)
+            key occurs more than once.
     """
     settings = settings or MetricDetectionSettings()
     missing = [column for column in REQUIRED_COLUMNS if column not in service_metrics.columns]
@@ -135,6 +143,7 @@ def detect_metric_anomalies(
             f"service_metrics has {int(table['value'].isna().sum())} NaN values; "
             "drop or fill them before anomaly detection."
         )
+    _check_metric_table(table)
     table = table.sort_values(["service", "metric", "timestamp"], kind="stable")
     table = table.reset_index(drop=True)
     parts, saved = [], {}
@@ -163,6 +172,59 @@ def detect_metric_anomalies(
     if model_folder is not None and saved:
         (Path(model_folder) / "series.json").write_text(json.dumps(saved, indent=1))
     return table.join(pd.concat(parts), how="inner")
+
+
+def _check_metric_table(table: pd.DataFrame) -> None:
+    """Raise if a row has no series key, a non-finite value, or a bad or repeated timestamp."""
+    for column in ("service", "metric"):
+        missing = table[column].isna()
+        if missing.any():
+            raise ValueError(
+                f"service_metrics has {int(missing.sum())} rows with a missing {column}, the "
+                f"first at index {table.index[missing][0]}; fill in the {column} or drop "
+                "those rows, because they belong to no series."
+            )
+    values = pd.to_numeric(table["value"], errors="coerce")
+    text = table["value"][values.isna()]
+    if len(text):
+        raise ValueError(
+            f"service_metrics has {len(text)} values that are not numbers, e.g. "
+            f"{text.iloc[0]!r} at index {text.index[0]}; convert the value column to floats."
+        )
+    infinite = ~np.isfinite(values.to_numpy(dtype=float))
+    if infinite.any():
+        rows = table[infinite]
+        counts = rows.groupby(["service", "metric"]).size()
+        listed = ", ".join(f"{s}/{m}: {n}" for (s, m), n in counts.items())
+        raise ValueError(
+            f"service_metrics values must be finite, but {int(infinite.sum())} are infinite "
+            f"(per service/metric series: {listed}); the first is {rows['value'].iloc[0]} at "
+            f"{rows['timestamp'].iloc[0]}. Drop or replace them before anomaly detection."
+        )
+    try:
+        times = pd.to_datetime(table["timestamp"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"service_metrics timestamps cannot be read as datetimes ({error}); convert them "
+            "with pd.to_datetime(..., utc=True), which also unifies mixed time zones."
+        ) from error
+    if times.isna().any():
+        raise ValueError(
+            f"service_metrics has {int(times.isna().sum())} missing timestamps (NaT), the "
+            f"first at index {table.index[times.isna()][0]}; drop those rows."
+        )
+    keys = pd.DataFrame(
+        {"timestamp": times, "service": table["service"], "metric": table["metric"]}
+    )
+    repeated = keys.duplicated(keep=False)
+    if repeated.any():
+        first = keys[repeated].iloc[0]
+        raise ValueError(
+            f"service_metrics has {int(keys.duplicated().sum())} repeated (timestamp, "
+            f"service, metric) rows, e.g. {first['service']}/{first['metric']} at "
+            f"{first['timestamp']}; aggregate them (e.g. mean per key) or drop the "
+            "duplicates, because each series needs one value per timestamp."
+        )
 
 
 def _folder_name(number: int, service: str, metric: str) -> str:

@@ -25,16 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from risk_assets.anomaly.validation import as_finite_series, require_int
+
 MAD_TO_SIGMA = 1.4826  # MAD times this estimates the standard deviation of Gaussian data.
 
 
-def _validate_series(values: np.ndarray) -> np.ndarray:
-    series = np.asarray(values, dtype=float)
-    if series.ndim != 1:
-        raise ValueError(f"Expected a 1-D series of values, got shape {series.shape}.")
-    if np.isnan(series).any():
-        raise ValueError("The series contains NaN values; fill or drop them before scoring.")
-    return series
+def _validate_series(values: np.ndarray, name: str = "values") -> np.ndarray:
+    return as_finite_series(values, name, min_length=0)
 
 
 def warmup_length(n_points: int, fraction: float = 0.15, max_points: int = 750) -> int:
@@ -58,7 +55,7 @@ def suppress_repeats(scores: np.ndarray, suppression: int) -> np.ndarray:
     Raises:
         ValueError: If ``suppression`` is negative.
     """
-    values = _validate_series(scores)
+    values = _validate_series(scores, "scores")
     if suppression < 0:
         raise ValueError(f"suppression must be >= 0 points, got {suppression}.")
     if suppression == 0:
@@ -74,9 +71,11 @@ def nearest_seen_distance(values: np.ndarray, min_history: int = 10) -> np.ndarr
 
     Args:
         values: The series, oldest first.
-        min_history: Points that must precede a point before it gets a distance.
+        min_history: Points that must precede a point before it gets a distance, at
+            least 1.
     """
     series = _validate_series(values)
+    require_int(min_history, "min_history", minimum=1)
     seen: list[float] = []
     distances = np.zeros(len(series))
     for index, value in enumerate(series):
@@ -121,14 +120,21 @@ class ValueNoveltyDetector:
                 f"smoothing_window ({smoothing_window}) and smoothed_weight "
                 f"({smoothed_weight}) must be >= 0."
             )
+        require_int(suppression, "suppression", minimum=0)
+        require_int(smoothing_window, "smoothing_window", minimum=0)
+        require_int(min_history, "min_history", minimum=1)
         self.suppression = suppression
         self.smoothing_window = smoothing_window
         self.smoothed_weight = smoothed_weight
         self.min_history = min_history
 
     def components(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return the scaled novelty of the values and of their trailing mean."""
-        series = _validate_series(values)
+        """Return the scaled novelty of the values and of their trailing mean.
+
+        Raises:
+            ValueError: If ``values`` is empty, not 1-D or contains NaN or infinite values.
+        """
+        series = as_finite_series(values, "values")
         warmup = series[: warmup_length(len(series))]
         value_range = float(warmup.max() - warmup.min())
         if value_range <= 0:
@@ -169,7 +175,7 @@ def causal_percentile_surprise(raw_scores: np.ndarray, min_history: int = 100) -
     A point above every earlier score of the series gets ``log(n + 1)`` after ``n``
     points. Points with fewer than ``min_history`` predecessors get 0.
     """
-    scores = _validate_series(raw_scores)
+    scores = _validate_series(raw_scores, "raw_scores")
     seen: list[float] = []
     surprise = np.zeros(len(scores))
     for index, value in enumerate(scores):
