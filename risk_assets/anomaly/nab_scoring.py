@@ -16,12 +16,17 @@ Detection Algorithms", ICMLA 2015) and its ``sweeper.py``.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from risk_assets.anomaly.validation import as_finite_series, as_float_array
+
+logger = logging.getLogger(__name__)
 
 PROBATIONARY_PERCENT = 0.15
 PROBATIONARY_MAX_POINTS = 750  # 0.15 * 5000, the cap NAB applies to long files.
@@ -100,17 +105,30 @@ class FileLayout:
 def build_layout(timestamps: Sequence | pd.Series, windows: Iterable[Sequence]) -> FileLayout:
     """Map NAB anomaly windows onto the points of one file.
 
+    A window covers the points whose timestamps lie between its start and end. A window
+    that starts before the first point or ends after the last one therefore covers only
+    the points inside the file, and a warning is logged; none of the windows in NAB v1's
+    ``combined_windows.json`` does this. A window inside the probationary period stays
+    in the count of windows, so it can only be missed.
+
     Args:
-        timestamps: Point timestamps in increasing order.
+        timestamps: Point timestamps in increasing order. Tz-aware timestamps are
+            compared in UTC, and then the windows must be tz-aware too.
         windows: ``[start, end]`` pairs (timestamps or strings), inclusive.
 
     Returns:
         The file's scoring layout.
 
     Raises:
-        ValueError: If a window contains no point of the file.
+        ValueError: If a timestamp or window bound is missing or unparseable, a window
+            is not a ``[start, end]`` pair, ends before it starts, contains no point of
+            the file, covers points that are not consecutive (unsorted timestamps), or
+            overlaps another window, or if timestamps and windows mix tz-naive and
+            tz-aware values.
     """
-    times = pd.to_datetime(pd.Series(timestamps)).to_numpy()
+    parsed = _parse_times(timestamps)
+    aware = parsed.dt.tz is not None
+    times = _as_utc_naive(parsed)
     n_points = len(times)
     window_id = np.full(n_points, -1, dtype=int)
     tp_reward = np.zeros(n_points)
@@ -118,16 +136,16 @@ def build_layout(timestamps: Sequence | pd.Series, windows: Iterable[Sequence]) 
     max_tp = float(scaled_sigmoid(-1.0))
 
     bounds: list[tuple[int, int]] = []
-    for start, end in windows:
-        left = int(np.searchsorted(times, np.datetime64(pd.Timestamp(start)), side="left"))
-        right = int(np.searchsorted(times, np.datetime64(pd.Timestamp(end)), side="right")) - 1
-        if right < left:
-            raise ValueError(
-                f"Anomaly window [{start}, {end}] contains no timestamp of the series, so "
-                "check that the labels belong to this file."
-            )
-        bounds.append((left, right))
+    for number, window in enumerate(windows):
+        bounds.append(_window_bounds(times, aware, number, window))
     bounds.sort()
+    for (left, right), (next_left, next_right) in zip(bounds, bounds[1:], strict=False):
+        if next_left <= right:
+            raise ValueError(
+                f"Anomaly windows covering points {left}..{right} and {next_left}..{next_right} "
+                "overlap or repeat; merge them into one window, because NAB rewards only "
+                "the first detection in each window."
+            )
 
     for index, (left, right) in enumerate(bounds):
         width = right - left + 1
@@ -151,6 +169,83 @@ def build_layout(timestamps: Sequence | pd.Series, windows: Iterable[Sequence]) 
     )
 
 
+def _parse_times(timestamps: Sequence | pd.Series) -> pd.Series:
+    try:
+        times = pd.to_datetime(pd.Series(timestamps).reset_index(drop=True))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"timestamps cannot be read as datetimes ({error}); convert them with "
+            "pd.to_datetime(..., utc=True) if they mix time zones."
+        ) from error
+    if times.isna().any():
+        raise ValueError(
+            f"timestamps has {int(times.isna().sum())} missing values (NaT), the first at "
+            f"position {int(np.flatnonzero(times.isna())[0])}; drop those points first."
+        )
+    return times
+
+
+def _as_utc_naive(times: pd.Series) -> np.ndarray:
+    if times.dt.tz is not None:
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    return times.to_numpy(dtype="datetime64[ns]")
+
+
+def _window_bounds(
+    times: np.ndarray, aware: bool, number: int, window: Sequence
+) -> tuple[int, int]:
+    """Return the first and last point of window ``number`` after checking it."""
+    if isinstance(window, str) or len(window) != 2:
+        raise ValueError(f"Anomaly window {number} must be a [start, end] pair, got {window!r}.")
+    try:
+        start, end = (pd.Timestamp(bound) for bound in window)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"Anomaly window {number} {window!r} has a bound that is not a timestamp ({error})."
+        ) from error
+    if pd.isna(start) or pd.isna(end):
+        raise ValueError(f"Anomaly window {number} {window!r} has a missing bound (NaT).")
+    for bound in (start, end):
+        if (bound.tz is not None) != aware:
+            raise ValueError(
+                f"Anomaly window {number} {window!r} is tz-{'aware' if bound.tz else 'naive'} "
+                f"but the timestamps are tz-{'aware' if aware else 'naive'}; give both a "
+                "time zone or neither."
+            )
+    if aware:
+        start, end = (b.tz_convert("UTC").tz_localize(None) for b in (start, end))
+    if end < start:
+        raise ValueError(
+            f"Anomaly window {number} [{window[0]}, {window[1]}] ends before it starts; "
+            "swap its bounds."
+        )
+    inside = np.flatnonzero((times >= start.to_datetime64()) & (times <= end.to_datetime64()))
+    if len(inside) == 0:
+        raise ValueError(
+            f"Anomaly window [{window[0]}, {window[1]}] contains no timestamp of the series, "
+            "so check that the labels belong to this file."
+        )
+    left, right = int(inside[0]), int(inside[-1])
+    if right - left + 1 != len(inside):
+        backward = int(np.flatnonzero(np.diff(times) < np.timedelta64(0))[0]) + 1
+        raise ValueError(
+            f"Anomaly window [{window[0]}, {window[1]}] covers {len(inside)} points that are "
+            f"not consecutive, because the timestamps are not in increasing order (the first "
+            f"step back is at position {backward}); sort the file by timestamp."
+        )
+    if len(times) and (start < times[0] or end > times[-1]):
+        logger.warning(
+            "Anomaly window [%s, %s] reaches past the data (%s to %s) and is cut to the "
+            "%d points inside it",
+            window[0],
+            window[1],
+            times[0],
+            times[-1],
+            len(inside),
+        )
+    return left, right
+
+
 @dataclass(frozen=True)
 class FileScore:
     """Raw NAB score of one file under one profile, with its confusion counts."""
@@ -166,7 +261,7 @@ def score_detections(layout: FileLayout, detections: np.ndarray, profile: CostPr
 
     Args:
         layout: The file's layout from :func:`build_layout`.
-        detections: Boolean array, one entry per point.
+        detections: Boolean array (or 0 and 1), one entry per point.
         profile: Cost profile.
 
     Returns:
@@ -174,9 +269,21 @@ def score_detections(layout: FileLayout, detections: np.ndarray, profile: CostPr
         and missed windows.
 
     Raises:
-        ValueError: If ``detections`` does not have one entry per point.
+        ValueError: If ``detections`` does not have one entry per point or holds a value
+            other than True, False, 0 or 1.
     """
-    detections = np.asarray(detections, dtype=bool)
+    detections = np.asarray(detections)
+    if detections.dtype != bool:
+        numeric = as_float_array(detections, "detections")
+        invalid = ~np.isin(numeric, (0.0, 1.0))
+        if invalid.any():
+            first = int(np.flatnonzero(invalid.ravel())[0])
+            raise ValueError(
+                f"detections must be booleans (or 0 and 1), but {int(invalid.sum())} entries "
+                f"are not, e.g. {numeric.ravel()[first]} at position {first}; turn scores "
+                "into detections first, e.g. scores >= threshold."
+            )
+        detections = numeric.astype(bool)
     if detections.shape != layout.window_id.shape:
         raise ValueError(
             f"Expected {layout.window_id.shape[0]} detections (one per point), "
@@ -234,17 +341,45 @@ def score_corpus(
     ``threshold``, as in NAB.
 
     Raises:
-        ValueError: If a file in ``layouts`` has no scores.
+        ValueError: If ``threshold`` is NaN, or ``layouts`` is empty, or a file's scores
+            are missing, of the wrong length or not finite.
     """
+    if math.isnan(threshold):
+        raise ValueError(
+            "threshold is NaN, so no score would count as a detection; pass a number "
+            "(inf means no detections)."
+        )
+    checked = _checked_scores(layouts, anomaly_scores)
     raw = 0.0
     n_windows = 0
     for name, layout in layouts.items():
-        if name not in anomaly_scores:
-            raise ValueError(f"No anomaly scores for NAB file {name!r}.")
-        scores = np.asarray(anomaly_scores[name], dtype=float)
-        raw += score_detections(layout, scores >= threshold, profile).score
+        raw += score_detections(layout, checked[name] >= threshold, profile).score
         n_windows += layout.n_windows
     return normalize_score(raw, n_windows, profile)
+
+
+def _checked_scores(
+    layouts: Mapping[str, FileLayout], anomaly_scores: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Return each file's scores as floats after checking presence, length and finiteness."""
+    if not layouts:
+        raise ValueError("layouts is empty; pass the layout of at least one NAB file.")
+    checked: dict[str, np.ndarray] = {}
+    for name, layout in layouts.items():
+        if name not in anomaly_scores:
+            raise ValueError(
+                f"No anomaly scores for NAB file {name!r}; pass scores for every file in layouts."
+            )
+        scores = as_finite_series(
+            anomaly_scores[name], f"anomaly scores of NAB file {name!r}", min_length=0
+        )
+        if len(scores) != len(layout.window_id):
+            raise ValueError(
+                f"NAB file {name!r} has {len(layout.window_id)} points but "
+                f"{len(scores)} anomaly scores; pass one score per point."
+            )
+        checked[name] = scores
+    return checked
 
 
 def optimize_threshold(
@@ -260,7 +395,12 @@ def optimize_threshold(
     Returns:
         ``(threshold, normalized_score)``. A threshold above every score (no
         detections) is a candidate too and is returned as ``inf``.
+
+    Raises:
+        ValueError: If ``layouts`` is empty or has no windows, or a file's scores are
+            missing, of the wrong length or not finite.
     """
+    checked = _checked_scores(layouts, anomaly_scores)
     values: list[np.ndarray] = []
     fp_costs: list[np.ndarray] = []
     tp_rewards: list[np.ndarray] = []
@@ -268,7 +408,7 @@ def optimize_threshold(
     positions: list[np.ndarray] = []
     n_windows = 0
     for file_index, (name, layout) in enumerate(layouts.items()):
-        scores = np.asarray(anomaly_scores[name], dtype=float)
+        scores = checked[name]
         keep = np.arange(len(scores)) >= layout.probation
         values.append(scores[keep])
         in_window = layout.window_id[keep] >= 0
