@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from risk_assets.rca.errors import RcaError
+from risk_assets.rca.log_config import can_match_empty, check_keys, read_yaml_file
 
 ANY_KIND = "*"
+_TOP_LEVEL_KEYS = ("entries",)
+_ENTRY_KEYS = ("id", "kind", "symptom", "fixes")
+_SYMPTOM_KEYS = ("metric", "log")
 
 
 @dataclass(frozen=True)
@@ -70,67 +72,120 @@ class KnowledgeBase:
         )
 
 
-def _parse_entry(raw: object, origin: str) -> KnowledgeEntry:
-    if not isinstance(raw, dict) or not {"id", "kind", "symptom", "fixes"} <= set(raw):
+def _entry_label(index: int, raw: dict) -> str:
+    entry_id = raw.get("id")
+    if isinstance(entry_id, str) and entry_id:
+        return f"entries[{index}] (id {entry_id!r})"
+    return f"entries[{index}]"
+
+
+def _non_empty_string(value: object, where: str, example: str) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    # YAML reads unquoted 1, 2.5 or true as a number or a boolean.
+    hint = " Put the value in quotes." if isinstance(value, bool | int | float) else ""
+    raise RcaError(
+        f"{where} must be a non-empty string such as {example}, got {value!r} "
+        f"({type(value).__name__}).{hint}"
+    )
+
+
+def _parse_symptom(symptom: object, label: str) -> tuple[str | None, re.Pattern[str] | None]:
+    """Return the metric prefix (lower-cased) and the compiled log pattern of a symptom."""
+    form = "{metric: PREFIX} or {log: REGEX}"
+    if not isinstance(symptom, dict):
+        raise RcaError(f"{label} needs a symptom of the form {form}, got {symptom!r}.")
+    note = f" An entry needs a symptom of the form {form}."
+    check_keys(symptom, _SYMPTOM_KEYS, f"{label}, symptom", RcaError, note)
+    if len(symptom) != 1:
         raise RcaError(
-            f"{origin}: every entry needs the keys id, kind, symptom and fixes; got {raw!r}."
+            f"{label} needs a symptom of the form {form} with exactly one key, got {symptom!r}."
         )
-    symptom = raw["symptom"]
-    if not isinstance(symptom, dict) or len(symptom) != 1 or not {"metric", "log"} & set(symptom):
+    if "metric" in symptom:
+        prefix = _non_empty_string(symptom["metric"], f"{label}: symptom.metric", "latency")
+        return prefix.lower(), None
+    source = _non_empty_string(symptom["log"], f"{label}: symptom.log", "'timed out'")
+    try:
+        pattern = re.compile(source, re.IGNORECASE)
+    except re.error as exc:
+        raise RcaError(f"{label} has an invalid log pattern {source!r} ({exc}).") from exc
+    if can_match_empty(pattern):
         raise RcaError(
-            f"{origin}: entry {raw['id']!r} needs a symptom of the form "
-            "{metric: PREFIX} or {log: REGEX}."
+            f"{label}: symptom.log {source!r} can match an empty string, so it would match "
+            "log templates that contain none of its text. Make every alternative match at "
+            "least one character."
         )
+    return None, pattern
+
+
+def _parse_entry(raw: object, index: int) -> KnowledgeEntry:
+    if not isinstance(raw, dict):
+        raise RcaError(
+            f"entries[{index}] must be a mapping with the keys {', '.join(_ENTRY_KEYS)}, "
+            f"got {raw!r}."
+        )
+    label = _entry_label(index, raw)
+    check_keys(raw, _ENTRY_KEYS, label, RcaError)
+    missing = [key for key in _ENTRY_KEYS if key not in raw]
+    if missing:
+        raise RcaError(
+            f"{label} is missing the key {missing[0]!r}. Every entry needs the keys "
+            f"{', '.join(_ENTRY_KEYS)}."
+        )
+    entry_id = _non_empty_string(raw["id"], f"{label}: id", "database-latency")
+    kind = _non_empty_string(raw["kind"], f"{label}: kind", f"database or '{ANY_KIND}'")
+    metric_prefix, log_pattern = _parse_symptom(raw["symptom"], label)
     fixes = raw["fixes"]
     if not isinstance(fixes, list) or not fixes:
-        raise RcaError(f"{origin}: entry {raw['id']!r} needs a non-empty list of fixes.")
-    pattern = None
-    if "log" in symptom:
-        try:
-            pattern = re.compile(str(symptom["log"]), re.IGNORECASE)
-        except re.error as exc:
-            raise RcaError(
-                f"{origin}: entry {raw['id']!r} has an invalid log pattern "
-                f"{symptom['log']!r} ({exc})."
-            ) from exc
+        raise RcaError(
+            f"{label} needs a non-empty list of fixes such as ['Restart the service.'], "
+            f"got {fixes!r}."
+        )
+    for position, fix in enumerate(fixes):
+        _non_empty_string(fix, f"{label}: fixes[{position}]", "'Restart the service.'")
     return KnowledgeEntry(
-        entry_id=str(raw["id"]),
-        kind=str(raw["kind"]),
-        fixes=tuple(str(fix) for fix in fixes),
-        metric_prefix=str(symptom["metric"]).lower() if "metric" in symptom else None,
-        log_pattern=pattern,
+        entry_id=entry_id,
+        kind=kind,
+        fixes=tuple(fixes),
+        metric_prefix=metric_prefix,
+        log_pattern=log_pattern,
     )
+
+
+def _parse_entries(data: object) -> list[KnowledgeEntry]:
+    if isinstance(data, dict):
+        check_keys(data, _TOP_LEVEL_KEYS, "top level", RcaError)
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise RcaError(f"the file must have a top-level 'entries' list, got {data!r:.200}.")
+    entries = [_parse_entry(raw, index) for index, raw in enumerate(data["entries"])]
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        if entry.entry_id in first_index:
+            raise RcaError(
+                f"entries[{index}]: entry id {entry.entry_id!r} appears more than once "
+                f"(first in entries[{first_index[entry.entry_id]}]). Give each entry its own id."
+            )
+        first_index[entry.entry_id] = index
+    return entries
 
 
 def load_knowledge_base(path: str | Path | None = None) -> KnowledgeBase:
     """Read a knowledge base YAML file.
 
     Args:
-        path: File with a top-level ``entries`` list; None reads the shipped
+        path: UTF-8 file with a top-level ``entries`` list; None reads the shipped
             ``knowledge_base.yaml``.
 
     Raises:
-        RcaError: The file is missing, malformed, or repeats an entry id.
+        RcaError: The file is missing, is not UTF-8 YAML, contains an unknown key or a
+            value of the wrong type, or repeats an entry id.
     """
     if path is None:
-        text = resources.files("risk_assets.rca").joinpath("knowledge_base.yaml").read_text("utf-8")
-        origin = "the shipped knowledge_base.yaml"
+        file = resources.files("risk_assets.rca").joinpath("knowledge_base.yaml")
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise RcaError(
-                f"Cannot read knowledge base {str(path)!r}: {exc}. Pass an existing YAML file."
-            ) from exc
-        origin = str(path)
-    data = yaml.safe_load(text) or {}
-    raw_entries = data.get("entries") if isinstance(data, dict) else None
-    if not isinstance(raw_entries, list):
-        raise RcaError(f"{origin} must have a top-level 'entries' list.")
-    entries = [_parse_entry(raw, origin) for raw in raw_entries]
-    seen: set[str] = set()
-    for entry in entries:
-        if entry.entry_id in seen:
-            raise RcaError(f"{origin}: entry id {entry.entry_id!r} appears more than once.")
-        seen.add(entry.entry_id)
-    return KnowledgeBase(entries)
+        file = Path(path)
+    data = read_yaml_file(file, "Knowledge base", RcaError)
+    try:
+        return KnowledgeBase(_parse_entries(data))
+    except RcaError as exc:
+        raise RcaError(f"{file}: {exc}") from exc

@@ -5,13 +5,21 @@ Each log source names a line pattern (a regular expression whose named group
 before clustering, and drain3 parser settings. The shipped file
 ``log_sources.yaml`` contains a ``defaults`` block and one entry per source. A user
 adds a new source by adding an entry there or by passing their own file.
+
+The file is checked strictly: an unknown key, a value of the wrong type or a value that
+drain3 cannot use raises ``LogSourceConfigError`` naming the file, the source, the key
+and the value.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from importlib.resources.abc import Traversable
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +27,14 @@ import yaml
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
-from risk_assets.rca.errors import LogSourceConfigError
+from risk_assets.rca.errors import LogSourceConfigError, RcaError
 
 DEFAULT_SOURCE = "default"
-_DRAIN_KEYS = {"sim_th", "depth", "max_children", "extra_delimiters", "parametrize_numeric_tokens"}
+_TOP_LEVEL_KEYS = ("defaults", "sources")
+_DEFAULTS_KEYS = ("masking", "drain")
+_SOURCE_KEYS = ("description", "line_pattern", "masking", "drain")
+_DRAIN_KEYS = ("sim_th", "depth", "max_children", "extra_delimiters", "parametrize_numeric_tokens")
+_MASKING_KEYS = ("pattern", "mask_with")
 
 
 @dataclass(frozen=True)
@@ -46,8 +58,8 @@ class LogSourceConfig:
             join an existing cluster.
         depth: Drain prefix-tree depth (3 or more; depth 4 routes on the first two tokens
             after the token count).
-        max_children: Maximum children of one prefix-tree node.
-        extra_delimiters: Characters split like whitespace when tokenising.
+        max_children: Maximum children of one prefix-tree node (1 or more).
+        extra_delimiters: Strings split like whitespace when tokenising.
         parametrize_numeric_tokens: Whether tokens with a digit route to the wildcard node
             of the prefix tree.
     """
@@ -64,36 +76,111 @@ class LogSourceConfig:
     _compiled: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.sim_th <= 1.0:
-            raise LogSourceConfigError(
-                f"Log source {self.name!r}: sim_th={self.sim_th} is invalid; use a value in (0, 1]."
-            )
-        if self.depth < 3:
-            raise LogSourceConfigError(
-                f"Log source {self.name!r}: depth={self.depth} is invalid; drain3 needs depth >= 3."
-            )
+        self._check_drain_settings()
+        if not isinstance(self.description, str):
+            raise self._invalid("description", self.description, "Use a string")
         if self.line_pattern is not None:
-            try:
-                compiled = re.compile(self.line_pattern)
-            except re.error as exc:
-                raise LogSourceConfigError(
-                    f"Log source {self.name!r}: line_pattern is not a valid regular "
-                    f"expression ({exc}). Fix the pattern in the log source file."
-                ) from exc
-            if "content" not in compiled.groupindex:
-                raise LogSourceConfigError(
-                    f"Log source {self.name!r}: line_pattern has no named group 'content'. "
-                    "Add (?P<content>...) around the message part of the line."
-                )
-            object.__setattr__(self, "_compiled", compiled)
-        for rule in self.masking:
-            try:
-                re.compile(rule.pattern)
-            except re.error as exc:
-                raise LogSourceConfigError(
-                    f"Log source {self.name!r}: masking pattern {rule.pattern!r} is not a "
-                    f"valid regular expression ({exc})."
-                ) from exc
+            object.__setattr__(self, "_compiled", self._compile_line_pattern())
+        for index, rule in enumerate(self.masking):
+            self._check_masking_rule(index, rule)
+
+    def _invalid(self, key: str, value: object, fix: str) -> LogSourceConfigError:
+        return LogSourceConfigError(f"Log source {self.name!r}: {key}={value!r} is invalid. {fix}.")
+
+    def _check_drain_settings(self) -> None:
+        sim_th = self.sim_th
+        if isinstance(sim_th, bool) or not isinstance(sim_th, Real) or not 0.0 < sim_th <= 1.0:
+            raise self._invalid("sim_th", sim_th, "Use a number in (0, 1], for example 0.4")
+
+        depth = self.depth
+        if isinstance(depth, bool) or not isinstance(depth, Integral) or depth < 3:
+            raise self._invalid(
+                "depth", depth, "Use an integer >= 3, the minimum drain3 accepts, for example 4"
+            )
+
+        # drain3-improved 0.10.0 (Drain.add_seq_to_prefix_tree) adds the wildcard child
+        # once a node has max_children - 1 other children. With max_children <= 0 it
+        # never adds it and then looks it up, raising KeyError '<*>' while mining.
+        max_children = self.max_children
+        if (
+            isinstance(max_children, bool)
+            or not isinstance(max_children, Integral)
+            or max_children < 1
+        ):
+            raise self._invalid(
+                "max_children", max_children, "Use an integer >= 1, for example 100"
+            )
+
+        delimiters = self.extra_delimiters
+        if not isinstance(delimiters, tuple) or not all(
+            isinstance(delimiter, str) and delimiter for delimiter in delimiters
+        ):
+            raise self._invalid(
+                "extra_delimiters",
+                delimiters,
+                "Use a list of non-empty strings, for example [',', ';']",
+            )
+
+        if not isinstance(self.parametrize_numeric_tokens, bool):
+            raise self._invalid(
+                "parametrize_numeric_tokens",
+                self.parametrize_numeric_tokens,
+                "Use true or false without quotes",
+            )
+
+    def _compile_line_pattern(self) -> re.Pattern[str]:
+        if not isinstance(self.line_pattern, str):
+            raise self._invalid(
+                "line_pattern", self.line_pattern, "Use a regular expression in quotes"
+            )
+        try:
+            compiled = re.compile(self.line_pattern)
+        except re.error as exc:
+            raise LogSourceConfigError(
+                f"Log source {self.name!r}: line_pattern is not a valid regular "
+                f"expression ({exc}). Fix the pattern in the log source file."
+            ) from exc
+        if "content" not in compiled.groupindex:
+            raise LogSourceConfigError(
+                f"Log source {self.name!r}: line_pattern has no named group 'content'. "
+                "Add (?P<content>...) around the message part of the line."
+            )
+        return compiled
+
+    def _check_masking_rule(self, index: int, rule: MaskingRule) -> None:
+        key = f"masking[{index}]"
+        if not isinstance(rule.pattern, str) or not rule.pattern:
+            raise self._invalid(
+                f"{key}.pattern", rule.pattern, "Use a non-empty regular expression in quotes"
+            )
+        try:
+            compiled = re.compile(rule.pattern)
+        except re.error as exc:
+            raise LogSourceConfigError(
+                f"Log source {self.name!r}: masking pattern {rule.pattern!r} is not a "
+                f"valid regular expression ({exc})."
+            ) from exc
+        if can_match_empty(compiled):
+            raise self._invalid(
+                f"{key}.pattern",
+                rule.pattern,
+                "It can match an empty string, so drain3 would insert the mask between "
+                "characters. Make it match at least one character, for example with + in "
+                "place of *",
+            )
+        mask = rule.mask_with
+        if not isinstance(mask, str) or not mask or re.search(r"[\s<>]", mask):
+            raise self._invalid(
+                f"{key}.mask_with",
+                mask,
+                "Use a non-empty name without spaces or angle brackets, for example NUM",
+            )
+        if mask == "*":
+            raise self._invalid(
+                f"{key}.mask_with",
+                mask,
+                "drain3 writes its wildcard as <*>, so choose another name, for example VAR",
+            )
 
     def extract_content(self, line: str) -> str | None:
         """Return the message part of a raw log line, or None when the header does not match.
@@ -145,46 +232,234 @@ class LogSourceConfig:
         )
 
 
-def _parse_masking(name: str, raw: Any) -> tuple[MaskingRule, ...]:
-    if raw is None:
-        return ()
+# The helpers below are shared with knowledge.py, which reads its YAML file the same way.
+
+
+def can_match_empty(compiled: re.Pattern[str]) -> bool:
+    """Return whether the shortest possible match of a compiled pattern is empty."""
+    # NOTE: re._parser is CPython's private regex parser (3.11 and later). getwidth()
+    # returns the (minimum, maximum) match length, where anchors and lookarounds count 0.
+    return re._parser.parse(compiled.pattern, compiled.flags).getwidth()[0] == 0
+
+
+class StrictYamlLoader(yaml.SafeLoader):
+    """Safe YAML loader that rejects repeated keys and reads only true/false as booleans.
+
+    PyYAML follows YAML 1.1, where yes, no, on and off are booleans as well.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        self.flatten_mapping(node)
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"found the key {key!r} twice",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+StrictYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+StrictYamlLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def read_yaml_file(
+    file: Path | Traversable, label: str, error_type: type[RcaError] = LogSourceConfigError
+) -> object:
+    """Read a UTF-8 YAML file with ``StrictYamlLoader``.
+
+    Args:
+        file: File to read.
+        label: What the file is, for messages, for example "Log source file".
+        error_type: Exception raised for every failure.
+
+    Returns:
+        The parsed document, or None for an empty file.
+
+    Raises:
+        RcaError: ``error_type`` when the file cannot be read, is not UTF-8 or is not
+            valid YAML, naming the file and, where known, the line.
+    """
+    origin = str(file)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise error_type(
+            f"Cannot read {label.lower()} {origin!r}: {exc}. Pass an existing YAML file."
+        ) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error_type(
+            f"{label} {origin!r} is not UTF-8 text: byte {raw[exc.start]:#04x} at offset "
+            f"{exc.start} cannot be decoded. Save the file as UTF-8."
+        ) from exc
+    try:
+        return yaml.load(text, Loader=StrictYamlLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise error_type(
+            f"{label} {origin!r} is not valid YAML{where}: {exc.problem or exc}. "
+            "Fix the file at that position."
+        ) from exc
+    except yaml.reader.ReaderError as exc:
+        raise error_type(
+            f"{label} {origin!r} contains the control character U+{exc.character:04X} at "
+            f"offset {exc.position}. Remove it."
+        ) from exc
+
+
+def _describe(value: object) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def check_keys(
+    mapping: dict,
+    allowed: Sequence[str],
+    where: str,
+    error_type: type[RcaError] = LogSourceConfigError,
+    note: str = "",
+) -> None:
+    """Raise ``error_type`` for the first key not in ``allowed``, suggesting a close one.
+
+    ``note`` is appended to the message, for example the expected form of the mapping.
+    """
+    for key in mapping:
+        if key in allowed:
+            continue
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise error_type(
+            f"{where}: unknown key {key!r}.{hint} Allowed keys: {', '.join(allowed)}.{note}"
+        )
+
+
+def _optional_mapping(parent: dict, key: str, where: str, example: str) -> dict:
+    """Return ``parent[key]`` when it is a mapping, {} when the key is absent."""
+    if key not in parent:
+        return {}
+    value = parent[key]
+    if not isinstance(value, dict):
+        raise LogSourceConfigError(
+            f"{where}: {key!r} must be a mapping such as {example}, got {_describe(value)}."
+        )
+    return value
+
+
+def _drain_settings(block: dict, where: str) -> dict[str, Any]:
+    drain = _optional_mapping(block, "drain", where, "{sim_th: 0.5, depth: 4}")
+    check_keys(drain, _DRAIN_KEYS, f"{where}, drain")
+    delimiters = drain.get("extra_delimiters", [])
+    if not isinstance(delimiters, list):
+        raise LogSourceConfigError(
+            f"{where}, drain: 'extra_delimiters' must be a list of strings such as "
+            f"[',', ';'], got {_describe(delimiters)}."
+        )
+    return drain
+
+
+def _parse_masking(raw: object, where: str) -> tuple[MaskingRule, ...]:
     if not isinstance(raw, list):
         raise LogSourceConfigError(
-            f"Log source {name!r}: 'masking' must be a list of {{pattern, mask_with}} entries, "
-            f"got {type(raw).__name__}."
+            f"{where}: 'masking' must be a list of {{pattern, mask_with}} entries (use [] for "
+            f"no masking), got {_describe(raw)}."
         )
     rules = []
-    for entry in raw:
-        if not isinstance(entry, dict) or "pattern" not in entry or "mask_with" not in entry:
+    for index, entry in enumerate(raw):
+        entry_where = f"{where}, masking[{index}]"
+        if not isinstance(entry, dict):
             raise LogSourceConfigError(
-                f"Log source {name!r}: masking entry {entry!r} needs the keys "
+                f"{entry_where}: must be a mapping such as {{pattern: '\\d+', mask_with: NUM}}, "
+                f"got {_describe(entry)}."
+            )
+        check_keys(entry, _MASKING_KEYS, entry_where)
+        missing = [key for key in _MASKING_KEYS if key not in entry]
+        if missing:
+            raise LogSourceConfigError(
+                f"{entry_where}: the key {missing[0]!r} is missing. Every masking entry needs "
                 "'pattern' and 'mask_with'."
             )
-        rules.append(MaskingRule(pattern=str(entry["pattern"]), mask_with=str(entry["mask_with"])))
+        rules.append(MaskingRule(pattern=entry["pattern"], mask_with=entry["mask_with"]))
     return tuple(rules)
 
 
-def _build_source(name: str, entry: dict[str, Any], defaults: dict[str, Any]) -> LogSourceConfig:
-    drain = dict(defaults.get("drain") or {})
-    drain.update(entry.get("drain") or {})
-    unknown = set(drain) - _DRAIN_KEYS
-    if unknown:
-        raise LogSourceConfigError(
-            f"Log source {name!r}: unknown drain settings {sorted(unknown)}; "
-            f"allowed keys are {sorted(_DRAIN_KEYS)}."
-        )
-    masking_raw = entry["masking"] if "masking" in entry else defaults.get("masking")
+def _build_source(name: str, entry: dict, defaults: dict, where: str) -> LogSourceConfig:
+    drain = {**_drain_settings(defaults, "defaults"), **_drain_settings(entry, where)}
+    if "masking" in entry:
+        masking = _parse_masking(entry["masking"], where)
+    elif "masking" in defaults:
+        masking = _parse_masking(defaults["masking"], "defaults")
+    else:
+        masking = ()
     return LogSourceConfig(
         name=name,
         line_pattern=entry.get("line_pattern"),
-        masking=_parse_masking(name, masking_raw),
-        sim_th=float(drain.get("sim_th", 0.4)),
-        depth=int(drain.get("depth", 4)),
-        max_children=int(drain.get("max_children", 100)),
-        extra_delimiters=tuple(drain.get("extra_delimiters") or ()),
-        parametrize_numeric_tokens=bool(drain.get("parametrize_numeric_tokens", True)),
-        description=str(entry.get("description", "")),
+        masking=masking,
+        sim_th=drain.get("sim_th", 0.4),
+        depth=drain.get("depth", 4),
+        max_children=drain.get("max_children", 100),
+        extra_delimiters=tuple(drain.get("extra_delimiters", ())),
+        parametrize_numeric_tokens=drain.get("parametrize_numeric_tokens", True),
+        description=entry.get("description", ""),
     )
+
+
+def _build_sources(data: object) -> dict[str, LogSourceConfig]:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LogSourceConfigError(
+            f"the file must be a mapping with 'defaults' and 'sources' keys, got {_describe(data)}."
+        )
+    check_keys(data, _TOP_LEVEL_KEYS, "top level")
+    defaults = _optional_mapping(data, "defaults", "top level", "{masking: [...], drain: {...}}")
+    check_keys(defaults, _DEFAULTS_KEYS, "defaults")
+    entries = _optional_mapping(data, "sources", "top level", "{hdfs: {line_pattern: ...}}")
+
+    sources = {DEFAULT_SOURCE: _build_source(DEFAULT_SOURCE, defaults, {}, "defaults")}
+    names_by_lower: dict[str, str] = {}
+    for name, entry in entries.items():
+        if not isinstance(name, str) or not name:
+            raise LogSourceConfigError(
+                f"sources: the source name {_describe(name)} is invalid. Use a non-empty "
+                "name in quotes."
+            )
+        where = f"source {name!r}"
+        if name.lower() == DEFAULT_SOURCE:
+            raise LogSourceConfigError(
+                f"{where}: the name {DEFAULT_SOURCE!r} is reserved for the defaults block. "
+                "Rename the source."
+            )
+        # get_log_source looks names up case-insensitively, so a second spelling would
+        # hide the first one.
+        if name.lower() in names_by_lower:
+            raise LogSourceConfigError(
+                f"{where}: the name differs from source {names_by_lower[name.lower()]!r} only "
+                "in case, and source names are case-insensitive. Rename one of them."
+            )
+        names_by_lower[name.lower()] = name
+        if not isinstance(entry, dict):
+            raise LogSourceConfigError(
+                f"{where}: must be a mapping with the keys {', '.join(_SOURCE_KEYS)}, got "
+                f"{_describe(entry)}."
+            )
+        check_keys(entry, _SOURCE_KEYS, where)
+        sources[name] = _build_source(name, entry, defaults, where)
+    return sources
 
 
 def load_log_sources(path: str | Path | None = None) -> dict[str, LogSourceConfig]:
@@ -199,31 +474,18 @@ def load_log_sources(path: str | Path | None = None) -> dict[str, LogSourceConfi
         source of its own (no line pattern), used for logs without a dedicated entry.
 
     Raises:
-        LogSourceConfigError: The file is missing or malformed.
+        LogSourceConfigError: The file is missing, is not UTF-8 YAML, contains an unknown
+            key, or contains a value of the wrong type or out of range.
     """
     if path is None:
-        text = resources.files("risk_assets.rca").joinpath("log_sources.yaml").read_text("utf-8")
-        origin = "the shipped log_sources.yaml"
+        file = resources.files("risk_assets.rca").joinpath("log_sources.yaml")
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise LogSourceConfigError(
-                f"Cannot read log source file {str(path)!r}: {exc}. Pass an existing YAML file."
-            ) from exc
-        origin = str(path)
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data, dict) or not isinstance(data.get("sources", {}), dict):
-        raise LogSourceConfigError(
-            f"{origin} must be a mapping with 'defaults' and 'sources' keys."
-        )
-    defaults = data.get("defaults") or {}
-    sources = {DEFAULT_SOURCE: _build_source(DEFAULT_SOURCE, defaults, {})}
-    for name, entry in (data.get("sources") or {}).items():
-        if not isinstance(entry, dict):
-            raise LogSourceConfigError(f"{origin}: source {name!r} must be a mapping.")
-        sources[str(name)] = _build_source(str(name), entry, defaults)
-    return sources
+        file = Path(path)
+    data = read_yaml_file(file, "Log source file")
+    try:
+        return _build_sources(data)
+    except LogSourceConfigError as exc:
+        raise LogSourceConfigError(f"{file}: {exc}") from exc
 
 
 def get_log_source(name: str, path: str | Path | None = None) -> LogSourceConfig:
