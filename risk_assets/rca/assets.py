@@ -136,6 +136,12 @@ def incident_reports(
     incidents: pd.DataFrame,
 ):
     graph = build_dependency_graph(service_dependency_graph)
+    outside = sorted(set(service_metrics["service"].astype(str)) - set(graph.nodes))
+    if outside:
+        context.log.warning(
+            f"{len(outside)} services have metrics but are not in the topology, so they are "
+            f"never candidates: {outside[:10]}"
+        )
     settings = ReportSettings(
         baseline=pd.Timedelta(minutes=config.baseline_minutes),
         window=pd.Timedelta(minutes=config.window_minutes),
@@ -159,6 +165,7 @@ def incident_reports(
         "incidents_with_ground_truth": summary["with_ground_truth"],
         "incidents_not_evaluated": dg.MetadataValue.json(summary["not_evaluated"]),
         "truth_not_in_topology": dg.MetadataValue.json(summary["truth_not_in_topology"]),
+        "services_not_in_topology": dg.MetadataValue.json(outside),
         "report_uri": uri,
         "report": dg.MetadataValue.md(markdown),
         "settings": dg.MetadataValue.json(

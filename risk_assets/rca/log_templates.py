@@ -89,7 +89,8 @@ def mine_service_logs(service_logs: pd.DataFrame, source: LogSourceConfig) -> pd
         ``template`` added, columns as in ``TEMPLATE_COLUMNS``.
 
     Raises:
-        RcaError: A required column is missing.
+        RcaError: A required column is missing, or a row has no timestamp, service or
+            message.
     """
     missing = {"timestamp", "service", "level", "message"} - set(service_logs.columns)
     if missing:
@@ -99,6 +100,13 @@ def mine_service_logs(service_logs: pd.DataFrame, source: LogSourceConfig) -> pd
         )
     if service_logs.empty:
         return pd.DataFrame({column: pd.Series(dtype="object") for column in TEMPLATE_COLUMNS})
+    incomplete = service_logs[["timestamp", "service", "message"]].isna().any(axis=1)
+    if incomplete.any():
+        raise RcaError(
+            f"service_logs has {int(incomplete.sum())} rows without a timestamp, service or "
+            f"message, such as row {incomplete.idxmax()}; load logs with load_table, which "
+            "quarantines them, or remove them."
+        )
     ordered = service_logs.sort_values("timestamp", kind="stable").reset_index(drop=True)
     parts = []
     for service, rows in ordered.groupby("service", sort=True):
@@ -122,6 +130,14 @@ def template_counts(templates: pd.DataFrame, freq: str = "5min") -> pd.DataFrame
         Columns ``service``, ``bucket`` (bucket start), ``template_id``, ``template``,
         ``count``.
     """
+    try:
+        width = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (TypeError, ValueError) as error:
+        raise RcaError(
+            f"freq={freq!r} is not a fixed bucket width; use an alias such as '5min'."
+        ) from error
+    if width <= pd.Timedelta(0):
+        raise RcaError(f"freq={freq!r} is invalid; use a positive width such as '5min'.")
     if templates.empty:
         return pd.DataFrame(columns=["service", "bucket", "template_id", "template", "count"])
     frame = templates.assign(bucket=pd.to_datetime(templates["timestamp"]).dt.floor(freq))

@@ -28,7 +28,8 @@ def build_dependency_graph(topology: pd.DataFrame) -> nx.DiGraph:
         The dependency graph. Call cycles are kept as they are.
 
     Raises:
-        RcaError: A column is missing or a service name is empty.
+        RcaError: A column is missing, the table is empty, a service name is empty, or
+            a service is given two kinds.
     """
     missing = set(EDGE_COLUMNS) - set(topology.columns)
     if missing:
@@ -36,12 +37,19 @@ def build_dependency_graph(topology: pd.DataFrame) -> nx.DiGraph:
             f"service_topology is missing columns {sorted(missing)}; "
             "expected one row per call with 'caller' and 'callee'."
         )
-    edges = topology.dropna(subset=EDGE_COLUMNS)
-    if len(edges) < len(topology):
+    if topology.empty:
         raise RcaError(
-            f"service_topology has {len(topology) - len(edges)} rows with an empty caller "
-            "or callee; remove them or fill in the service name."
+            "service_topology is empty; give one row per call with 'caller' and 'callee'."
         )
+    names = topology[EDGE_COLUMNS].astype("string").apply(lambda column: column.str.strip())
+    blank = (names.isna() | (names == "")).any(axis=1)
+    if blank.any():
+        raise RcaError(
+            f"service_topology has {int(blank.sum())} rows with an empty caller or callee, "
+            f"such as row {blank.idxmax()}; remove them or fill in the service name."
+        )
+    edges = topology
+    _check_kinds(edges)
     graph = nx.DiGraph()
     for row in edges.itertuples(index=False):
         caller, callee = str(row.caller), str(row.callee)
@@ -56,6 +64,29 @@ def build_dependency_graph(topology: pd.DataFrame) -> nx.DiGraph:
                 if pd.notna(kind):
                     graph.nodes[str(name)]["kind"] = str(kind)
     return graph
+
+
+def _check_kinds(topology: pd.DataFrame) -> None:
+    """Raise RcaError when the topology gives one service two different kinds."""
+    sides = [
+        topology[[side, f"{side}_kind"]].set_axis(["service", "kind"], axis=1)
+        for side in ("caller", "callee")
+        if f"{side}_kind" in topology.columns
+    ]
+    if not sides:
+        return
+    kinds = pd.concat(sides).dropna(subset=["kind"])
+    counts = kinds.astype(str).groupby("service")["kind"].nunique()
+    conflicting = counts[counts > 1]
+    if len(conflicting):
+        service = conflicting.index[0]
+        found = sorted(
+            kinds.loc[kinds["service"].astype(str) == service, "kind"].astype(str).unique()
+        )
+        raise RcaError(
+            f"service_topology gives {len(conflicting)} services more than one kind, such as "
+            f"{service!r} as {found}; give each service one kind."
+        )
 
 
 def graph_to_edges(graph: nx.DiGraph) -> pd.DataFrame:

@@ -7,7 +7,8 @@ import pytest
 from risk_assets.ingestion.loaders import load_table
 from risk_assets.rca.errors import RcaError
 from risk_assets.rca.knowledge import load_knowledge_base
-from risk_assets.rca.log_templates import log_evidence
+from risk_assets.rca.log_config import get_log_source
+from risk_assets.rca.log_templates import log_evidence, mine_service_logs, template_counts
 from risk_assets.rca.ranking import RankingSettings, rank_by_correlation, rank_root_causes
 from risk_assets.rca.reports import build_incident_reports, report_markdown
 from risk_assets.rca.topology import build_dependency_graph
@@ -153,3 +154,46 @@ def test_incident_ending_before_start_quarantined(tmp_path):
     assert loaded.accepted.empty
     assert loaded.quarantine["quarantine_reason"].tolist() == ["end: before start"]
 
+
+
+def test_empty_topology_rejected():
+    with pytest.raises(RcaError, match="service_topology is empty"):
+        build_dependency_graph(pd.DataFrame({"caller": [], "callee": []}))
+
+
+def test_blank_service_name_rejected():
+    topology = pd.DataFrame({"caller": ["web", " "], "callee": ["api", "db"]})
+    with pytest.raises(RcaError, match="1 rows with an empty caller or callee, such as row 1"):
+        build_dependency_graph(topology)
+
+
+def test_two_kinds_for_one_service_rejected():
+    topology = pd.DataFrame(
+        {
+            "caller": ["web", "api"],
+            "callee": ["api", "db"],
+            "caller_kind": ["web", "service"],
+            "callee_kind": ["gateway", "database"],
+        }
+    )
+    with pytest.raises(RcaError, match=r"'api' as \['gateway', 'service'\]"):
+        build_dependency_graph(topology)
+
+
+def test_logs_without_service_rejected():
+    logs = pd.DataFrame(
+        {
+            "timestamp": [INCIDENT, INCIDENT],
+            "service": ["db", None],
+            "level": ["INFO", "INFO"],
+            "message": ["query ok", "query ok"],
+        }
+    )
+    with pytest.raises(RcaError, match="1 rows without a timestamp, service or message"):
+        mine_service_logs(logs, get_log_source("default"))
+
+
+@pytest.mark.parametrize("freq", ["0min", "ME", "fortnight"])
+def test_invalid_bucket_width_rejected(freq):
+    with pytest.raises(RcaError, match=f"freq='{freq}'"):
+        template_counts(NO_LOGS, freq=freq)
