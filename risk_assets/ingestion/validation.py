@@ -17,6 +17,7 @@ from risk_assets.ingestion.schemas import Column, TableSchema, dtype_for
 
 QUARANTINE_COLUMNS = ("source_row", "quarantine_reason")
 
+MISSING_NUMBER_TEXT = ("nan", "na", "n/a", "null", "none")
 # Quarantine reason of a value that cannot be read as its column's kind.
 INVALID = {
     "int": "not a valid int",
@@ -59,6 +60,8 @@ def _coerce(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Convert ``raw`` to the column's type; return the values and a bad-value mask."""
     missing = raw.isna() | (raw.astype("string").str.strip() == "")
     if column.kind in ("int", "float"):
+        # Numbers written as NaN or null in text mean a missing value, as in pandas.
+        missing |= raw.astype("string").str.strip().str.lower().isin(MISSING_NUMBER_TEXT)
         values = pd.to_numeric(raw.where(~missing), errors="coerce")
         bad = values.isna() & ~missing
         if column.kind == "int":

@@ -216,3 +216,16 @@ def test_metric_rules_quarantine_with_reasons(tmp_path):
     assert reasons[4] == "value: share of calls outside 0..100"
     assert list(result.accepted["metric"]) == ["cpu", "requests"]
     assert result.reconciles
+
+
+def test_nan_text_is_a_missing_number(tmp_path):
+    lines = [
+        METRIC_HEADER,
+        "2025-01-01 00:00:00,api,latency_ms,NaN",
+        "2025-01-01 00:01:00,api,latency_ms,null",
+        "2025-01-01 00:02:00,api,latency_ms,twelve",
+    ]
+    result = load_table(write(tmp_path, "m.csv", lines), "service_metrics")
+    assert len(result.accepted) == 2
+    assert result.accepted["value"].isna().all()
+    assert list(result.quarantine["quarantine_reason"]) == ["value: not a valid float"]
