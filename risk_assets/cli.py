@@ -22,6 +22,8 @@ import dagster as dg
 
 from risk_assets.definitions import build_definitions
 from risk_assets.ingestion.sources import SOURCE_TABLES
+from risk_assets.monitoring.assets import DRIFT_CHECK
+from risk_assets.registry.assets import RETRAIN_REASON_TAG
 from risk_assets.settings import load_settings
 from risk_assets.sources_config import raw_data_from_environment
 
@@ -32,7 +34,8 @@ SUMMARY_KEYS = {
     "fraud_rings": ("dagster/row_count", "largest_ring_size", "total_amount"),
     "transaction_outlier_scores": ("roc_auc_ensemble", "alert_rate"),
     "churn_model_evaluation": ("c_index",),
-    "churn_crm_export": ("customers_to_call", "total_value_at_risk"),
+    "churn_crm_export": ("customers_to_call",),
+    "churn_predictions": ("total_value_at_risk",),
     "service_metric_anomalies": ("anomalous_points",),
     "incident_reports": ("top1_accuracy", "top3_accuracy", "incidents"),
 }
@@ -59,30 +62,32 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-def _run(selection: str | None, sources: dict, mappings: dict, run_config: dict) -> int:
-    settings = load_settings()
-    environ = dict(os.environ)
-    environ.update({f"RISK_SOURCE_{table.upper()}": path for table, path in sources.items()})
-    environ.update({f"RISK_MAPPING_{table.upper()}": name for table, name in mappings.items()})
-    raw_data = raw_data_from_environment(environ)
-    defs = build_definitions(settings, raw_data)
-    job = defs.resolve_job_def("risk_lifecycle_job")
-
-    asset_selection = None
-    if selection:
-        graph = defs.resolve_asset_graph()
+def _resolve_selection(defs: dg.Definitions, selection: str) -> list[dg.AssetKey]:
+    """Return the asset keys that ``selection`` names; exit with a message when none."""
+    graph = defs.resolve_asset_graph()
+    try:
         chosen = dg.AssetSelection.from_string(selection).required_multi_asset_neighbors()
-        asset_selection = list(chosen.resolve(graph))
-    started = time.monotonic()
-    result = job.execute_in_process(
-        instance=_instance(),
-        run_config=run_config,
-        asset_selection=asset_selection,
-        raise_on_error=False,
-    )
-    elapsed = time.monotonic() - started
+        keys = chosen.resolve(graph)
+    except (dg.DagsterInvalidSubsetError, dg.DagsterInvalidDefinitionError, ValueError) as error:
+        raise SystemExit(f"--select {selection!r} is invalid: {error}") from None
+    in_job = set(_job_asset_keys(defs))
+    keys = [key for key in keys if key in in_job]
+    if not keys:
+        raise SystemExit(
+            f"--select {selection!r} matches no asset of risk_lifecycle_job. Name assets as in "
+            "the UI, such as 'fraud_model' or '+key:incident_reports'."
+        )
+    return keys
 
-    events = result.get_asset_materialization_events()
+
+def _job_asset_keys(defs: dg.Definitions) -> list[dg.AssetKey]:
+    """Return the asset keys that ``risk_lifecycle_job`` materializes."""
+    job = defs.resolve_job_def("risk_lifecycle_job")
+    return list(job.asset_layer.selected_asset_keys)
+
+
+def _figures(events: list) -> dict:
+    """Return the summary figures of each materialization that has some."""
     summary: dict = {}
     for event in events:
         key = event.asset_key.to_user_string()
@@ -91,10 +96,133 @@ def _run(selection: str | None, sources: dict, mappings: dict, run_config: dict)
         figures = {name: metadata[name].value for name in summary_keys if name in metadata}
         if figures:
             summary[key] = figures
+    return summary
+
+
+def _failure_messages(result) -> list[str]:
+    """Return one line per failed step with the innermost error message."""
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            while error.cause is not None:
+                error = error.cause
+            lines.append(f"failed step {event.step_key}: {error.message.strip()}")
+    return lines
+
+
+def _run_monitoring(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[list, dict]:
+    """Run the monitoring loop over the whole simulated feed, as its schedules would.
+
+    Every day's features are computed, every scored day gets predictions and a drift
+    report, and the retraining sensor is evaluated once. The run it requests trains a
+    challenger. Without a request, one challenger is trained on the last day, as a
+    periodic retraining would. The champion-challenger evaluation then decides.
+
+    Returns:
+        The results of the runs, in order, and the loop's summary figures.
+    """
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    feature_job = defs.resolve_job_def("fraud_daily_feature_job")
+    scoring_job = defs.resolve_job_def("fraud_daily_scoring_job")
+    retraining_job = defs.resolve_job_def("fraud_retraining_job")
+    results = []
+    for job in (feature_job, scoring_job):
+        for key in job.partitions_def.get_partition_keys():
+            result = job.execute_in_process(
+                partition_key=key, instance=instance, run_config=quiet, raise_on_error=False
+            )
+            results.append(result)
+            if not result.success:
+                return results, {}
+    scored_days = scoring_job.partitions_def.get_partition_keys()
+
+    sensor = defs.resolve_sensor_def("fraud_drift_retraining_sensor")
+    tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    if tick.run_requests:
+        request = tick.run_requests[0]
+        partition, tags = request.partition_key, dict(request.tags)
+    else:
+        partition = scored_days[-1]
+        tags = {RETRAIN_REASON_TAG: "periodic retraining: the sensor found no drift event"}
+    result = retraining_job.execute_in_process(
+        partition_key=partition,
+        tags=tags,
+        instance=instance,
+        run_config=quiet,
+        raise_on_error=False,
+    )
+    results.append(result)
+    if not result.success:
+        return results, {}
+
+    drift_failed = sum(
+        1
+        for run in results
+        for check in run.get_asset_check_evaluations()
+        if check.check_name == DRIFT_CHECK and not check.passed
+    )
+    evaluation = result.output_for_node("fraud_champion_challenger_evaluation")
+    summary = {
+        "fraud_monitoring": {
+            "days_featurized": len(feature_job.partitions_def.get_partition_keys()),
+            "days_scored": len(scored_days),
+            "drift_check_failures": drift_failed,
+            "retraining_as_of": partition,
+            "retrain_reason": tags[RETRAIN_REASON_TAG],
+            "champion_challenger": evaluation["decision"],
+        }
+    }
+    return results, summary
+
+
+def _run(
+    selection: str | None,
+    sources: dict,
+    mappings: dict,
+    run_config: dict,
+    monitoring: bool = False,
+) -> int:
+    settings = load_settings()
+    environ = dict(os.environ)
+    environ.update({f"RISK_SOURCE_{table.upper()}": path for table, path in sources.items()})
+    environ.update({f"RISK_MAPPING_{table.upper()}": name for table, name in mappings.items()})
+    raw_data = raw_data_from_environment(environ)
+    defs = build_definitions(settings, raw_data)
+    job = defs.resolve_job_def("risk_lifecycle_job")
+    asset_selection = _resolve_selection(defs, selection) if selection else None
+
+    instance = _instance()
+    started = time.monotonic()
+    result = job.execute_in_process(
+        instance=instance,
+        run_config=run_config,
+        asset_selection=asset_selection,
+        raise_on_error=False,
+    )
+    events = result.get_asset_materialization_events()
+    summary = _figures(events)
+    failures = _failure_messages(result)
+    if monitoring and result.success:
+        if raw_data.sources:
+            print(
+                "monitoring loop skipped: its daily partitions follow the simulator's "
+                "calendar, and files were given for "
+                f"{sorted(raw_data.sources)}"
+            )
+        else:
+            runs, loop_summary = _run_monitoring(defs, instance)
+            for run in runs:
+                events += run.get_asset_materialization_events()
+                failures += _failure_messages(run)
+            summary.update(loop_summary)
+    elapsed = time.monotonic() - started
+    success = not failures
+    assets = len({event.asset_key for event in events})
 
     print(
-        f"\nrun {result.run_id}: {'succeeded' if result.success else 'FAILED'} "
-        f"in {elapsed:.0f} s, {len(events)} assets materialized"
+        f"\nrun {result.run_id}: {'succeeded' if success else 'FAILED'} "
+        f"in {elapsed:.0f} s, {len(events)} materializations of {assets} assets"
     )
     for key, figures in summary.items():
         text = ", ".join(
@@ -105,14 +233,19 @@ def _run(selection: str | None, sources: dict, mappings: dict, run_config: dict)
     print(f"profile: {settings.profile}")
     print(f"outputs: {settings.data_dir if settings.profile == 'local' else settings.s3_bucket}")
     print(f"MLflow tracking URI: {settings.mlflow_tracking_uri}")
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                print(f"  failed step {event.step_key}: {event.event_specific_data.error.message}")
+    if not success:
+        for line in failures:
+            print(f"  {line}")
         return 1
     print(
         json.dumps(
-            {"run_id": result.run_id, "assets": len(events), "summary": summary}, default=str
+            {
+                "run_id": result.run_id,
+                "assets": assets,
+                "materializations": len(events),
+                "summary": summary,
+            },
+            default=str,
         )
     )
     return 0
@@ -122,7 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the command."""
     parser = argparse.ArgumentParser(prog="risk_assets", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="materialize the whole asset graph on simulated data")
+    commands.add_parser(
+        "demo",
+        help="materialize the whole asset graph on simulated data, then run the daily "
+        "monitoring loop over the feed",
+    )
     run = commands.add_parser("materialize", help="materialize a selection on chosen data")
     run.add_argument(
         "--source",
@@ -148,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     if args.command == "demo":
-        return _run(None, {}, {}, {})
+        return _run(None, {}, {}, {}, monitoring=True)
     run_config = {}
     if args.train_start:
         run_config = {"ops": {"fraud_model": {"config": {"train_start": args.train_start}}}}

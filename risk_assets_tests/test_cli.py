@@ -1,0 +1,67 @@
+"""The command line: the demo materializes every asset, and bad requests fail clearly."""
+
+import json
+
+import pytest
+
+from risk_assets.cli import main
+from risk_assets.definitions import build_definitions
+from risk_assets.settings import load_settings
+from risk_assets.sources_config import raw_data_from_environment
+
+pytestmark = pytest.mark.slow
+
+SMALL_WORLD = {
+    "RISK_SIM_SEED": "5",
+    "RISK_SIM_CUSTOMERS": "200",
+    "RISK_SIM_TERMINALS": "400",
+    "RISK_SIM_DAYS": "45",
+}
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("RISK_PROFILE", "local")
+    monkeypatch.setenv("RISK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    (tmp_path / "dagster").mkdir()
+    (tmp_path / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for name, value in SMALL_WORLD.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
+def _last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_demo_materializes_every_asset(environment, capsys):
+    assert main(["demo"]) == 0
+    printed = _last_json(capsys.readouterr().out)
+    defs = build_definitions(load_settings(), raw_data_from_environment())
+    every_asset = defs.resolve_asset_graph().get_all_asset_keys()
+    assert printed["assets"] == len(every_asset)
+    loop = printed["summary"]["fraud_monitoring"]
+    assert loop["days_featurized"] == 45
+    assert loop["days_scored"] == 45 - 45 // 2
+    assert loop["champion_challenger"] in {"promoted", "rejected"}
+    assert loop["retrain_reason"]
+
+
+def test_selection_matching_nothing_rejected(environment):
+    with pytest.raises(SystemExit, match="'key:nope' matches no asset"):
+        main(["materialize", "--select", "key:nope"])
+
+
+def test_misspelled_asset_rejected(environment):
+    with pytest.raises(SystemExit, match="did you mean"):
+        main(["materialize", "--select", "fraud_modle"])
+
+
+def test_failure_prints_the_cause(environment, capsys):
+    missing = environment / "absent.csv"
+    code = main(["materialize", "--source", f"transactions={missing}", "--select", "transactions"])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "failed step" in out
+    assert f"cannot read {missing}: file not found" in out
