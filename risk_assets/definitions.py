@@ -50,7 +50,11 @@ def build_resources(settings: Settings, raw_data: RawDataResource | None = None)
     return {
         "storage": storage,
         "io_manager": ParquetIOManager(storage=storage),
-        "mlflow": build_mlflow_resource(settings.mlflow_tracking_uri, settings.mlflow_experiment),
+        "mlflow": build_mlflow_resource(
+            settings.mlflow_tracking_uri,
+            settings.mlflow_experiment,
+            artifact_location=settings.mlflow_artifact_location,
+        ),
         "raw_data": raw_data or raw_data_from_environment(),
     }
 

@@ -36,6 +36,8 @@ class Settings:
         s3_prefix: Key prefix inside the bucket.
         s3_endpoint_url: S3 endpoint for S3-compatible servers; AWS when empty.
         mlflow_experiment: Experiment that training runs are logged to.
+        mlflow_artifact_location: Where a new experiment keeps its artifacts; None
+            leaves it to the tracking server.
     """
 
     profile: str
@@ -45,6 +47,7 @@ class Settings:
     s3_prefix: str
     s3_endpoint_url: str | None
     mlflow_experiment: str
+    mlflow_artifact_location: str | None = None
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -70,7 +73,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     experiment = env.get("RISK_MLFLOW_EXPERIMENT", "risk_assets")
 
     if profile == "local":
-        tracking_uri = env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data_dir / 'mlflow.db'}"
+        tracking_uri = env.get("MLFLOW_TRACKING_URI")
+        artifacts = None
+        if not tracking_uri:
+            # A SQLite store has no artifact root, so artifacts would go to ./mlruns of
+            # whatever folder the command runs in.
+            tracking_uri = f"sqlite:///{data_dir / 'mlflow.db'}"
+            artifacts = (data_dir / "mlartifacts").as_uri()
         return Settings(
             profile="local",
             data_dir=data_dir,
@@ -79,6 +88,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             s3_prefix="",
             s3_endpoint_url=None,
             mlflow_experiment=experiment,
+            mlflow_artifact_location=artifacts,
         )
 
     bucket = env.get("RISK_S3_BUCKET", "").strip()

@@ -72,6 +72,14 @@ def test_fraud_model_registered_with_lineage(whole_run):
     assert run.data.params["tree_method"] == "exact"
 
 
+def test_model_artifacts_in_data_folder(whole_run):
+    _, settings, _ = whole_run
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    version = client.get_model_version_by_alias("fraud_xgboost", "champion")
+    artifact_uri = client.get_run(version.run_id).info.artifact_uri
+    assert artifact_uri.startswith((settings.data_dir / "mlartifacts").as_uri())
+
+
 def test_fraud_evaluation_in_metadata(whole_run):
     _, _, result = whole_run
     events = {
