@@ -35,7 +35,7 @@ ui: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 handbook: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/python -m risk_assets.cli materialize \
+	RISK_DATA_DIR=$(CURDIR)/.risk_data/handbook $(BIN)/python -m risk_assets.cli materialize \
 		--source transactions=$(DATASETS)/fraud/handbook_transactions \
 		--mapping transactions=handbook_transactions \
 		--select '+key:fraud_model_evaluation' --train-start 2018-07-25
