@@ -32,7 +32,13 @@ from risk_assets.rca.topology import build_dependency_graph
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3, 4, 5],
+        help="simulator seeds, one simulated world each (default: 1 to 5)",
+    )
     parser.add_argument("--incidents", type=int, default=8, help="incidents per seed")
     parser.add_argument(
         "--out",
