@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from risk_assets.anomaly.validation import as_finite_series, as_float_array
+from risk_assets.anomaly.validation import as_finite_series, as_float_array, parse_timestamps
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def build_layout(timestamps: Sequence | pd.Series, windows: Iterable[Sequence]) 
             overlaps another window, or if timestamps and windows mix tz-naive and
             tz-aware values.
     """
-    parsed = _parse_times(timestamps)
+    parsed = parse_timestamps(timestamps)
     aware = parsed.dt.tz is not None
     times = _as_utc_naive(parsed)
     n_points = len(times)
@@ -167,22 +167,6 @@ def build_layout(timestamps: Sequence | pd.Series, windows: Iterable[Sequence]) 
         n_windows=len(bounds),
         probation=probationary_length(n_points),
     )
-
-
-def _parse_times(timestamps: Sequence | pd.Series) -> pd.Series:
-    try:
-        times = pd.to_datetime(pd.Series(timestamps).reset_index(drop=True))
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"timestamps cannot be read as datetimes ({error}); convert them with "
-            "pd.to_datetime(..., utc=True) if they mix time zones."
-        ) from error
-    if times.isna().any():
-        raise ValueError(
-            f"timestamps has {int(times.isna().sum())} missing values (NaT), the first at "
-            f"position {int(np.flatnonzero(times.isna())[0])}; drop those points first."
-        )
-    return times
 
 
 def _as_utc_naive(times: pd.Series) -> np.ndarray:

@@ -10,7 +10,7 @@ from statsmodels.tsa.seasonal import STL
 from statsmodels.tsa.stattools import acf
 
 from risk_assets.anomaly.streaming import MAD_TO_SIGMA
-from risk_assets.anomaly.validation import as_finite_series
+from risk_assets.anomaly.validation import as_finite_series, parse_timestamps
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +32,7 @@ def as_timestamps(timestamps: pd.Series | pd.DatetimeIndex, n_values: int) -> pd
             f"timestamps has {len(timestamps)} entries but values has {n_values}; "
             "pass one timestamp per value."
         )
-    try:
-        times = pd.to_datetime(pd.Series(timestamps).reset_index(drop=True))
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"timestamps cannot be read as datetimes ({error}); convert them with "
-            "pd.to_datetime(..., utc=True) if they mix time zones."
-        ) from error
-    missing = times.isna()
-    if missing.any():
-        raise ValueError(
-            f"timestamps has {int(missing.sum())} missing values (NaT), the first at "
-            f"position {int(np.flatnonzero(missing)[0])}; drop those points first."
-        )
+    times = parse_timestamps(timestamps)
     backward = np.flatnonzero(times.diff() < pd.Timedelta(0))
     if len(backward):
         logger.warning(

@@ -7,8 +7,10 @@ first bad entry and what to do about it, so a caller never receives NaN scores i
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 
 def as_float_array(values, name: str) -> np.ndarray:
@@ -56,3 +58,26 @@ def require_int(value, name: str, minimum: int) -> None:
     is_int = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if not is_int or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+
+def parse_timestamps(timestamps: Sequence | pd.Series | pd.DatetimeIndex) -> pd.Series:
+    """Convert ``timestamps`` to a datetime Series with a fresh index.
+
+    Raises:
+        ValueError: A timestamp cannot be parsed, the values mix time zones, or one is
+            missing (NaT).
+    """
+    try:
+        times = pd.to_datetime(pd.Series(timestamps).reset_index(drop=True))
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"timestamps cannot be read as datetimes ({error}); convert them with "
+            "pd.to_datetime(..., utc=True) if they mix time zones."
+        ) from error
+    missing = times.isna()
+    if missing.any():
+        raise ValueError(
+            f"timestamps has {int(missing.sum())} missing values (NaT), the first at "
+            f"position {int(np.flatnonzero(missing)[0])}; drop those points first."
+        )
+    return times
