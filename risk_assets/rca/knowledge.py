@@ -34,7 +34,8 @@ class KnowledgeEntry:
 
     def matches(self, kind: str | None, metric: str | None, templates: Iterable[str]) -> bool:
         """Return whether this entry applies to a service of ``kind`` with these symptoms."""
-        if self.kind != ANY_KIND and self.kind != kind:
+        # Kinds come from the user's topology, so "Database" matches "database".
+        if self.kind != ANY_KIND and (kind is None or self.kind.lower() != kind.lower()):
             return False
         if self.metric_prefix is not None:
             return metric is not None and metric.lower().startswith(self.metric_prefix)

@@ -20,6 +20,11 @@ def test_lookup_database_slow_queries():
     assert all(entry.fixes for entry in entries)
 
 
+def test_lookup_kind_ignores_case():
+    ids = [entry.entry_id for entry in load_knowledge_base().lookup("Database", "latency_ms")]
+    assert "database-latency" in ids
+
+
 def test_lookup_unknown_kind_uses_generic():
     knowledge = load_knowledge_base()
     ids = [entry.entry_id for entry in knowledge.lookup(None, "latency_Average")]
