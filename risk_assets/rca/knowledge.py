@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from risk_assets.rca.errors import RcaError
-from risk_assets.rca.log_config import can_match_empty, check_keys, read_yaml_file
+from risk_assets.rca.yaml_config import can_match_empty, check_keys, read_yaml_file
 
 ANY_KIND = "*"
 _TOP_LEVEL_KEYS = ("entries",)

@@ -13,21 +13,18 @@ and the value.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from importlib.resources.abc import Traversable
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
-import yaml
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
-from risk_assets.rca.errors import LogSourceConfigError, RcaError
+from risk_assets.rca.errors import LogSourceConfigError
+from risk_assets.rca.yaml_config import can_match_empty, check_keys, describe, read_yaml_file
 
 DEFAULT_SOURCE = "default"
 _TOP_LEVEL_KEYS = ("defaults", "sources")
@@ -232,122 +229,6 @@ class LogSourceConfig:
         )
 
 
-# The helpers below are shared with knowledge.py, which reads its YAML file the same way.
-
-
-def can_match_empty(compiled: re.Pattern[str]) -> bool:
-    """Return whether the shortest possible match of a compiled pattern is empty."""
-    # NOTE: re._parser is CPython's private regex parser (3.11 and later). getwidth()
-    # returns the (minimum, maximum) match length, where anchors and lookarounds count 0.
-    return re._parser.parse(compiled.pattern, compiled.flags).getwidth()[0] == 0
-
-
-class StrictYamlLoader(yaml.SafeLoader):
-    """Safe YAML loader that rejects repeated keys and reads only true/false as booleans.
-
-    PyYAML follows YAML 1.1, where yes, no, on and off are booleans as well.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        self.flatten_mapping(node)
-        seen: set[Hashable] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
-                continue
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"found the key {key!r} twice",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-StrictYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-StrictYamlLoader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def read_yaml_file(
-    file: Path | Traversable, label: str, error_type: type[RcaError] = LogSourceConfigError
-) -> object:
-    """Read a UTF-8 YAML file with ``StrictYamlLoader``.
-
-    Args:
-        file: File to read.
-        label: What the file is, for messages, for example "Log source file".
-        error_type: Exception raised for every failure.
-
-    Returns:
-        The parsed document, or None for an empty file.
-
-    Raises:
-        RcaError: ``error_type`` when the file cannot be read, is not UTF-8 or is not
-            valid YAML, naming the file and, where known, the line.
-    """
-    origin = str(file)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise error_type(
-            f"Cannot read {label.lower()} {origin!r}: {exc}. Pass an existing YAML file."
-        ) from exc
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error_type(
-            f"{label} {origin!r} is not UTF-8 text: byte {raw[exc.start]:#04x} at offset "
-            f"{exc.start} cannot be decoded. Save the file as UTF-8."
-        ) from exc
-    try:
-        return yaml.load(text, Loader=StrictYamlLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise error_type(
-            f"{label} {origin!r} is not valid YAML{where}: {exc.problem or exc}. "
-            "Fix the file at that position."
-        ) from exc
-    except yaml.reader.ReaderError as exc:
-        raise error_type(
-            f"{label} {origin!r} contains the control character U+{exc.character:04X} at "
-            f"offset {exc.position}. Remove it."
-        ) from exc
-
-
-def _describe(value: object) -> str:
-    return f"{value!r} ({type(value).__name__})"
-
-
-def check_keys(
-    mapping: dict,
-    allowed: Sequence[str],
-    where: str,
-    error_type: type[RcaError] = LogSourceConfigError,
-    note: str = "",
-) -> None:
-    """Raise ``error_type`` for the first key not in ``allowed``, suggesting a close one.
-
-    ``note`` is appended to the message, for example the expected form of the mapping.
-    """
-    for key in mapping:
-        if key in allowed:
-            continue
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise error_type(
-            f"{where}: unknown key {key!r}.{hint} Allowed keys: {', '.join(allowed)}.{note}"
-        )
-
-
 def _optional_mapping(parent: dict, key: str, where: str, example: str) -> dict:
     """Return ``parent[key]`` when it is a mapping, {} when the key is absent."""
     if key not in parent:
@@ -355,7 +236,7 @@ def _optional_mapping(parent: dict, key: str, where: str, example: str) -> dict:
     value = parent[key]
     if not isinstance(value, dict):
         raise LogSourceConfigError(
-            f"{where}: {key!r} must be a mapping such as {example}, got {_describe(value)}."
+            f"{where}: {key!r} must be a mapping such as {example}, got {describe(value)}."
         )
     return value
 
@@ -367,7 +248,7 @@ def _drain_settings(block: dict, where: str) -> dict[str, Any]:
     if not isinstance(delimiters, list):
         raise LogSourceConfigError(
             f"{where}, drain: 'extra_delimiters' must be a list of strings such as "
-            f"[',', ';'], got {_describe(delimiters)}."
+            f"[',', ';'], got {describe(delimiters)}."
         )
     return drain
 
@@ -376,7 +257,7 @@ def _parse_masking(raw: object, where: str) -> tuple[MaskingRule, ...]:
     if not isinstance(raw, list):
         raise LogSourceConfigError(
             f"{where}: 'masking' must be a list of {{pattern, mask_with}} entries (use [] for "
-            f"no masking), got {_describe(raw)}."
+            f"no masking), got {describe(raw)}."
         )
     rules = []
     for index, entry in enumerate(raw):
@@ -384,7 +265,7 @@ def _parse_masking(raw: object, where: str) -> tuple[MaskingRule, ...]:
         if not isinstance(entry, dict):
             raise LogSourceConfigError(
                 f"{entry_where}: must be a mapping such as {{pattern: '\\d+', mask_with: NUM}}, "
-                f"got {_describe(entry)}."
+                f"got {describe(entry)}."
             )
         check_keys(entry, _MASKING_KEYS, entry_where)
         missing = [key for key in _MASKING_KEYS if key not in entry]
@@ -423,7 +304,7 @@ def _build_sources(data: object) -> dict[str, LogSourceConfig]:
         data = {}
     if not isinstance(data, dict):
         raise LogSourceConfigError(
-            f"the file must be a mapping with 'defaults' and 'sources' keys, got {_describe(data)}."
+            f"the file must be a mapping with 'defaults' and 'sources' keys, got {describe(data)}."
         )
     check_keys(data, _TOP_LEVEL_KEYS, "top level")
     defaults = _optional_mapping(data, "defaults", "top level", "{masking: [...], drain: {...}}")
@@ -435,7 +316,7 @@ def _build_sources(data: object) -> dict[str, LogSourceConfig]:
     for name, entry in entries.items():
         if not isinstance(name, str) or not name:
             raise LogSourceConfigError(
-                f"sources: the source name {_describe(name)} is invalid. Use a non-empty "
+                f"sources: the source name {describe(name)} is invalid. Use a non-empty "
                 "name in quotes."
             )
         where = f"source {name!r}"
@@ -455,7 +336,7 @@ def _build_sources(data: object) -> dict[str, LogSourceConfig]:
         if not isinstance(entry, dict):
             raise LogSourceConfigError(
                 f"{where}: must be a mapping with the keys {', '.join(_SOURCE_KEYS)}, got "
-                f"{_describe(entry)}."
+                f"{describe(entry)}."
             )
         check_keys(entry, _SOURCE_KEYS, where)
         sources[name] = _build_source(name, entry, defaults, where)
