@@ -44,7 +44,15 @@ def _parse(data: bytes | Path, fmt: str, name: str) -> pd.DataFrame:
         if fmt == "csv":
             # Everything is read as text; the contract decides types, so a bad value
             # quarantines one row instead of failing the whole file.
-            return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+            frame = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+            if not isinstance(frame.index, pd.RangeIndex):
+                # pandas turns the extra leading fields into an index when the first
+                # data row has more fields than the header, which would shift columns.
+                raise DataLoadError(
+                    f"cannot read {name}: its first data row has more fields than the "
+                    f"header's {len(frame.columns)}; fix that row or the header"
+                )
+            return frame
         return pd.read_parquet(source)
     except pd.errors.EmptyDataError as error:
         raise DataLoadError(f"cannot read {name}: the file is empty") from error

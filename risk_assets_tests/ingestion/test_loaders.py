@@ -229,3 +229,46 @@ def test_nan_text_is_a_missing_number(tmp_path):
     assert len(result.accepted) == 2
     assert result.accepted["value"].isna().all()
     assert list(result.quarantine["quarantine_reason"]) == ["value: not a valid float"]
+
+
+def test_offsets_do_not_leak_between_rows(tmp_path):
+    lines = [
+        METRIC_HEADER,
+        "2025-01-01T10:00:00+05:00,api,cpu,1",
+        "2025-01-02T10:00:00,api,cpu,2",
+        "2025-01-03 10:00:00,api,cpu,3",
+    ]
+    result = load_table(write(tmp_path, "m.csv", lines), "service_metrics")
+    assert list(result.accepted["timestamp"].dt.hour) == [5, 10, 10]
+
+
+def test_large_ids_keep_their_value(tmp_path):
+    lines = [
+        "TX_ID,WHEN,CARD,TERMINAL,AMOUNT,FRAUD",
+        "9007199254740993,2024-03-01 10:00:00,c1,t1,1.00,0",
+        "9007199254740992,2024-03-01 10:00:00,c1,t1,1.00,0",
+        "99999999999999999999,2024-03-01 10:00:00,c1,t1,1.00,0",
+    ]
+    mapping = tmp_path / "bank.yaml"
+    mapping.write_text(MAPPING)
+    result = load_table(write(tmp_path, "tx.csv", lines), "transactions", str(mapping))
+    assert list(result.accepted["transaction_id"]) == [9007199254740993, 9007199254740992]
+    assert result.quarantine["quarantine_reason"].iloc[0].endswith("within the int64 range")
+
+
+def test_infinite_amount_not_called_missing(tmp_path, mapping_file):
+    lines = [GOOD_ROWS[0], "1,2024-03-01 10:00:00,c1,t1,inf,0"]
+    result = load_table(write(tmp_path, "tx.csv", lines), "transactions", str(mapping_file))
+    assert list(result.quarantine["quarantine_reason"]) == ["amount: not finite"]
+
+
+def test_row_with_extra_field_rejected(tmp_path):
+    lines = [METRIC_HEADER, "2025-01-01 00:00:00,api,cpu,1,extra"]
+    with pytest.raises(DataLoadError, match="more fields than the header's 4"):
+        load_table(write(tmp_path, "m.csv", lines), "service_metrics")
+
+
+def test_reserved_column_name_rejected(tmp_path):
+    lines = [METRIC_HEADER + ",source_row", "2025-01-01 00:00:00,api,cpu,1,7"]
+    with pytest.raises(DataLoadError, match="'source_row'.*rename them"):
+        load_table(write(tmp_path, "m.csv", lines), "service_metrics")
