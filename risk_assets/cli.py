@@ -19,10 +19,12 @@ import sys
 import time
 
 import dagster as dg
+import pandas as pd
+from dagster._core.errors import DagsterError
 
-from risk_assets.definitions import build_definitions
 from risk_assets.ingestion.sources import SOURCE_TABLES
 from risk_assets.monitoring.assets import DRIFT_CHECK
+from risk_assets.monitoring.sensors import SensorState, read_new_reports
 from risk_assets.registry.assets import RETRAIN_REASON_TAG
 from risk_assets.settings import load_settings
 from risk_assets.sources_config import raw_data_from_environment
@@ -65,13 +67,22 @@ def _instance() -> dg.DagsterInstance:
 def _resolve_selection(defs: dg.Definitions, selection: str) -> list[dg.AssetKey]:
     """Return the asset keys that ``selection`` names; exit with a message when none."""
     graph = defs.resolve_asset_graph()
+    if not selection.strip():
+        raise SystemExit("--select is empty; name assets, such as 'fraud_model'.")
     try:
         chosen = dg.AssetSelection.from_string(selection).required_multi_asset_neighbors()
         keys = chosen.resolve(graph)
-    except (dg.DagsterInvalidSubsetError, dg.DagsterInvalidDefinitionError, ValueError) as error:
+    except (DagsterError, ValueError) as error:
         raise SystemExit(f"--select {selection!r} is invalid: {error}") from None
     in_job = set(_job_asset_keys(defs))
+    partitioned = sorted(key.to_user_string() for key in keys if key not in in_job)
     keys = [key for key in keys if key in in_job]
+    if partitioned and not keys:
+        raise SystemExit(
+            f"--select {selection!r} names only daily-partitioned monitoring assets "
+            f"{partitioned}. `make demo` runs them over the whole feed; in the UI, run "
+            "fraud_daily_feature_job, fraud_daily_scoring_job or fraud_retraining_job for a day."
+        )
     if not keys:
         raise SystemExit(
             f"--select {selection!r} matches no asset of risk_lifecycle_job. Name assets as in "
@@ -111,6 +122,33 @@ def _failure_messages(result) -> list[str]:
     return lines
 
 
+def _data_warnings(events: list, results: list) -> list[str]:
+    """Return one line per asset check that failed and per table with quarantined rows."""
+    failed: dict[tuple[str, str], list[str]] = {}
+    for result in results:
+        for check in result.get_asset_check_evaluations():
+            if not check.passed:
+                key = (check.asset_key.to_user_string(), check.check_name)
+                failed.setdefault(key, []).append(check.description or "")
+    lines = [
+        f"check {name} on {asset} failed {len(descriptions)} time(s): {descriptions[-1]}"
+        for (asset, name), descriptions in sorted(failed.items())
+    ]
+    for event in events:
+        metadata = event.materialization.metadata
+        quarantined = metadata.get("quarantined_rows")
+        if (
+            quarantined is not None
+            and quarantined.value
+            and "quarantine" not in str(event.asset_key)
+        ):
+            lines.append(
+                f"{event.asset_key.to_user_string()}: {quarantined.value} rows quarantined, "
+                f"see {event.asset_key.to_user_string()}_quarantine"
+            )
+    return lines
+
+
 def _run_monitoring(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple[list, dict]:
     """Run the monitoring loop over the whole simulated feed, as its schedules would.
 
@@ -123,6 +161,9 @@ def _run_monitoring(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple
         The results of the runs, in order, and the loop's summary figures.
     """
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # The sensor starts after the reports already stored, such as an earlier demo's, so
+    # that it acts on this loop's reports only.
+    _, records_cursor = read_new_reports(instance, dg.AssetKey("fraud_drift_report"), None)
     feature_job = defs.resolve_job_def("fraud_daily_feature_job")
     scoring_job = defs.resolve_job_def("fraud_daily_scoring_job")
     retraining_job = defs.resolve_job_def("fraud_retraining_job")
@@ -138,7 +179,12 @@ def _run_monitoring(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple
     scored_days = scoring_job.partitions_def.get_partition_keys()
 
     sensor = defs.resolve_sensor_def("fraud_drift_retraining_sensor")
-    tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    context = dg.build_sensor_context(
+        instance=instance,
+        definitions=defs,
+        cursor=SensorState(records_cursor=records_cursor).to_cursor(),
+    )
+    tick = sensor.evaluate_tick(context)
     if tick.run_requests:
         request = tick.run_requests[0]
         partition, tags = request.partition_key, dict(request.tags)
@@ -171,6 +217,8 @@ def _run_monitoring(defs: dg.Definitions, instance: dg.DagsterInstance) -> tuple
             "retraining_as_of": partition,
             "retrain_reason": tags[RETRAIN_REASON_TAG],
             "champion_challenger": evaluation["decision"],
+            "champion_version": evaluation["champion_version"],
+            "challenger_version": evaluation["challenger_version"],
         }
     }
     return results, summary
@@ -183,14 +231,24 @@ def _run(
     run_config: dict,
     monitoring: bool = False,
 ) -> int:
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     environ = dict(os.environ)
     environ.update({f"RISK_SOURCE_{table.upper()}": path for table, path in sources.items()})
     environ.update({f"RISK_MAPPING_{table.upper()}": name for table, name in mappings.items()})
-    raw_data = raw_data_from_environment(environ)
-    defs = build_definitions(settings, raw_data)
+    try:
+        raw_data = raw_data_from_environment(environ)
+        # Imported here: the module builds the code location from the environment,
+        # which --help must not need.
+        from risk_assets.definitions import build_definitions
+
+        defs = build_definitions(settings, raw_data)
+    except ValueError as error:
+        raise SystemExit(f"cannot build the code location: {error}") from None
     job = defs.resolve_job_def("risk_lifecycle_job")
-    asset_selection = _resolve_selection(defs, selection) if selection else None
+    asset_selection = _resolve_selection(defs, selection) if selection is not None else None
 
     instance = _instance()
     started = time.monotonic()
@@ -203,12 +261,13 @@ def _run(
     events = result.get_asset_materialization_events()
     summary = _figures(events)
     failures = _failure_messages(result)
+    runs: list = []
     if monitoring and result.success:
-        if raw_data.sources:
+        if "transactions" in raw_data.sources:
             print(
                 "monitoring loop skipped: its daily partitions follow the simulator's "
-                "calendar, and files were given for "
-                f"{sorted(raw_data.sources)}"
+                "calendar, and the transactions come from "
+                f"{raw_data.sources['transactions']}"
             )
         else:
             runs, loop_summary = _run_monitoring(defs, instance)
@@ -219,6 +278,7 @@ def _run(
     elapsed = time.monotonic() - started
     success = not failures
     assets = len({event.asset_key for event in events})
+    warnings = _data_warnings(events, [result, *runs])
 
     print(
         f"\nrun {result.run_id}: {'succeeded' if success else 'FAILED'} "
@@ -233,6 +293,10 @@ def _run(
     print(f"profile: {settings.profile}")
     print(f"outputs: {settings.data_dir if settings.profile == 'local' else settings.s3_bucket}")
     print(f"MLflow tracking URI: {settings.mlflow_tracking_uri}")
+    if warnings:
+        print("warnings:")
+        for line in warnings:
+            print(f"  {line}")
     if not success:
         for line in failures:
             print(f"  {line}")
@@ -244,6 +308,7 @@ def _run(
                 "assets": assets,
                 "materializations": len(events),
                 "summary": summary,
+                "warnings": warnings,
             },
             default=str,
         )
@@ -288,6 +353,18 @@ def main(argv: list[str] | None = None) -> int:
         return _run(None, {}, {}, {}, monitoring=True)
     run_config = {}
     if args.train_start:
+        try:
+            day = pd.Timestamp(args.train_start)
+        except ValueError as error:
+            raise SystemExit(
+                f"--train-start {args.train_start!r} is invalid ({error}); give an ISO date "
+                "such as 2018-07-25"
+            ) from None
+        if day.tz is not None or day != day.normalize():
+            raise SystemExit(
+                f"--train-start {args.train_start!r} is invalid; give a date without time or "
+                "offset, such as 2018-07-25"
+            )
         run_config = {"ops": {"fraud_model": {"config": {"train_start": args.train_start}}}}
     return _run(
         args.select,

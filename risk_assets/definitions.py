@@ -77,6 +77,8 @@ def domain_definitions(raw_data: RawDataResource) -> list[dg.Definitions]:
 
     The daily monitoring partitions follow the simulated feed's calendar.
     """
+    # The simulator's checks name the setting to change, so they run first.
+    raw_data.simulation_config()
     scoring_start_day = min(MonitoringSetup.scoring_start_day, raw_data.n_days // 2)
     monitoring = MonitoringSetup(
         start_date=raw_data.start_date,

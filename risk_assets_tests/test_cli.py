@@ -45,6 +45,7 @@ def test_demo_materializes_every_asset(environment, capsys):
     assert loop["days_featurized"] == 45
     assert loop["days_scored"] == 45 - 45 // 2
     assert loop["champion_challenger"] in {"promoted", "rejected"}
+    assert loop["challenger_version"] != loop["champion_version"]
     assert loop["retrain_reason"]
 
 
@@ -65,3 +66,28 @@ def test_failure_prints_the_cause(environment, capsys):
     out = capsys.readouterr().out
     assert "failed step" in out
     assert f"cannot read {missing}: file not found" in out
+
+
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        ("", "--select is empty"),
+        ("key:fraud_model and", "is invalid: Invalid selection string"),
+        ("fraud_drift_report", "names only daily-partitioned monitoring assets"),
+    ],
+)
+def test_bad_selection_explained(environment, selection, message):
+    with pytest.raises(SystemExit, match=message):
+        main(["materialize", "--select", selection])
+
+
+@pytest.mark.parametrize("value", ["2025-13-45", "2025-01-10T12:00:00+05:00", "yesterday"])
+def test_bad_train_start_named(environment, value):
+    with pytest.raises(SystemExit, match="--train-start .* is invalid"):
+        main(["materialize", "--train-start", value])
+
+
+def test_too_short_feed_named(environment, monkeypatch):
+    monkeypatch.setenv("RISK_SIM_DAYS", "1")
+    with pytest.raises(SystemExit, match=r"n_days=1 is too small.*14 days"):
+        main(["demo"])

@@ -130,7 +130,9 @@ def build_incident_reports(
         truth = getattr(incident, "root_cause_service", None)
         truth = None if truth is None or pd.isna(truth) else str(truth)
         if str(incident.alerted_service) not in graph:
-            raise UnknownServiceError(str(incident.alerted_service), graph.nodes)
+            raise UnknownServiceError(
+                str(incident.alerted_service), graph.nodes, f"incident {incident.incident_id}"
+            )
         gap = _missing_metrics(wide, start, settings)
         if gap:
             # Ranking without metrics would name a cause on no evidence, so the incident
@@ -152,18 +154,21 @@ def build_incident_reports(
         evidence = log_evidence(templates, start, settings.baseline, settings.window)
         evidence = evidence.set_index("service") if not evidence.empty else evidence
         log_scores = evidence["log_score"].to_dict() if not evidence.empty else {}
-        ranking = rank_root_causes(
-            graph,
-            str(incident.alerted_service),
-            str(incident.alerted_metric),
-            wide,
-            start,
-            settings.baseline,
-            settings.window,
-            log_scores=log_scores,
-            settings=settings.ranking,
-            reference_failures=reference_failures(normal, units) if len(normal) else None,
-        )
+        try:
+            ranking = rank_root_causes(
+                graph,
+                str(incident.alerted_service),
+                str(incident.alerted_metric),
+                wide,
+                start,
+                settings.baseline,
+                settings.window,
+                log_scores=log_scores,
+                settings=settings.ranking,
+                reference_failures=reference_failures(normal, units) if len(normal) else None,
+            )
+        except RcaError as error:
+            raise RcaError(f"incident {incident.incident_id}: {error}") from error
         if truth is not None:
             true_ranks.append(rank_of(ranking, truth))
         for candidate in ranking.head(settings.top_k).itertuples(index=False):

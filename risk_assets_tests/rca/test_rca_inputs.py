@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from risk_assets.ingestion.loaders import load_table
-from risk_assets.rca.errors import RcaError
+from risk_assets.rca.errors import RcaError, UnknownServiceError
 from risk_assets.rca.knowledge import load_knowledge_base
 from risk_assets.rca.log_config import get_log_source
 from risk_assets.rca.log_templates import log_evidence, mine_service_logs, template_counts
@@ -197,3 +197,12 @@ def test_logs_without_service_rejected():
 def test_invalid_bucket_width_rejected(freq):
     with pytest.raises(RcaError, match=f"freq='{freq}'"):
         template_counts(NO_LOGS, freq=freq)
+
+
+def test_report_errors_name_the_incident(graph, metrics):
+    incidents = _incidents(with_truth=False).assign(alerted_metric="p99_latency")
+    with pytest.raises(RcaError, match="incident I1: .*p99_latency"):
+        build_incident_reports(incidents, graph, metrics, NO_LOGS, load_knowledge_base())
+    unknown = _incidents(with_truth=False).assign(alerted_service="Web")
+    with pytest.raises(UnknownServiceError, match="incident I1: Service 'Web'"):
+        build_incident_reports(unknown, graph, metrics, NO_LOGS, load_knowledge_base())
