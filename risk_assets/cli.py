@@ -130,10 +130,10 @@ def _data_warnings(events: list, results: list) -> list[str]:
             if not check.passed:
                 key = (check.asset_key.to_user_string(), check.check_name)
                 failed.setdefault(key, []).append(check.description or "")
-    lines = [
-        f"check {name} on {asset} failed {len(descriptions)} time(s): {descriptions[-1]}"
-        for (asset, name), descriptions in sorted(failed.items())
-    ]
+    lines = []
+    for (asset, name), descriptions in sorted(failed.items()):
+        line = f"check {name} on {asset} failed {len(descriptions)} time(s)"
+        lines.append(f"{line}: {descriptions[-1]}" if descriptions[-1] else line)
     for event in events:
         metadata = event.materialization.metadata
         quarantined = metadata.get("quarantined_rows")

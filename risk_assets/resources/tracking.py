@@ -36,11 +36,15 @@ def build_mlflow_resource(
     Args:
         tracking_uri: MLflow tracking URI (``sqlite:///...`` locally, a server in AWS).
         experiment_name: Experiment that every training run goes to.
-        artifact_location: Where a new experiment keeps its artifacts. Without it, a
-            SQLite store would write them to ``./mlruns`` of the working directory.
+        artifact_location: Where a new experiment keeps its artifacts. For a SQLite
+            store it defaults to ``mlartifacts`` beside the database file, because
+            MLflow would otherwise write them to ``./mlruns`` of the working directory.
             A tracking server uses its own artifact root when this is None.
     """
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if artifact_location is None and tracking_uri.startswith("sqlite:///"):
+        database = Path(tracking_uri[len("sqlite:///") :])
+        artifact_location = (database.parent / "mlartifacts").resolve().as_uri()
 
     @dg.resource(
         config_schema=mlflow_tracking.config_schema,
