@@ -14,7 +14,12 @@ from importlib import resources
 from pathlib import Path
 
 from risk_assets.rca.errors import RcaError
-from risk_assets.rca.yaml_config import can_match_empty, check_keys, read_yaml_file
+from risk_assets.rca.yaml_config import (
+    can_match_empty,
+    check_keys,
+    compile_pattern,
+    read_yaml_file,
+)
 
 ANY_KIND = "*"
 _TOP_LEVEL_KEYS = ("entries",)
@@ -106,10 +111,7 @@ def _parse_symptom(symptom: object, label: str) -> tuple[str | None, re.Pattern[
         prefix = _non_empty_string(symptom["metric"], f"{label}: symptom.metric", "latency")
         return prefix.lower(), None
     source = _non_empty_string(symptom["log"], f"{label}: symptom.log", "'timed out'")
-    try:
-        pattern = re.compile(source, re.IGNORECASE)
-    except re.error as exc:
-        raise RcaError(f"{label} has an invalid log pattern {source!r} ({exc}).") from exc
+    pattern = compile_pattern(source, f"{label}: symptom.log", RcaError, re.IGNORECASE)
     if can_match_empty(pattern):
         raise RcaError(
             f"{label}: symptom.log {source!r} can match an empty string, so it would match "

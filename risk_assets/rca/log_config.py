@@ -24,7 +24,13 @@ from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
 from risk_assets.rca.errors import LogSourceConfigError
-from risk_assets.rca.yaml_config import can_match_empty, check_keys, describe, read_yaml_file
+from risk_assets.rca.yaml_config import (
+    can_match_empty,
+    check_keys,
+    compile_pattern,
+    describe,
+    read_yaml_file,
+)
 
 DEFAULT_SOURCE = "default"
 _TOP_LEVEL_KEYS = ("defaults", "sources")
@@ -130,13 +136,7 @@ class LogSourceConfig:
             raise self._invalid(
                 "line_pattern", self.line_pattern, "Use a regular expression in quotes"
             )
-        try:
-            compiled = re.compile(self.line_pattern)
-        except re.error as exc:
-            raise LogSourceConfigError(
-                f"Log source {self.name!r}: line_pattern is not a valid regular "
-                f"expression ({exc}). Fix the pattern in the log source file."
-            ) from exc
+        compiled = compile_pattern(self.line_pattern, f"Log source {self.name!r}: line_pattern")
         if "content" not in compiled.groupindex:
             raise LogSourceConfigError(
                 f"Log source {self.name!r}: line_pattern has no named group 'content'. "
@@ -150,13 +150,7 @@ class LogSourceConfig:
             raise self._invalid(
                 f"{key}.pattern", rule.pattern, "Use a non-empty regular expression in quotes"
             )
-        try:
-            compiled = re.compile(rule.pattern)
-        except re.error as exc:
-            raise LogSourceConfigError(
-                f"Log source {self.name!r}: masking pattern {rule.pattern!r} is not a "
-                f"valid regular expression ({exc})."
-            ) from exc
+        compiled = compile_pattern(rule.pattern, f"Log source {self.name!r}: {key}.pattern")
         if can_match_empty(compiled):
             raise self._invalid(
                 f"{key}.pattern",

@@ -18,6 +18,23 @@ import yaml
 from risk_assets.rca.errors import LogSourceConfigError, RcaError
 
 
+def compile_pattern(
+    source: str, label: str, error_type: type[RcaError] = LogSourceConfigError, flags: int = 0
+) -> re.Pattern[str]:
+    """Compile a regular expression from a configuration file.
+
+    Raises:
+        RcaError: ``error_type`` naming ``label`` and the pattern when it does not compile.
+    """
+    try:
+        return re.compile(source, flags)
+    except re.error as exc:
+        raise error_type(
+            f"{label}: {source!r} is not a valid regular expression ({exc}). Fix the "
+            "pattern in the file."
+        ) from exc
+
+
 def can_match_empty(compiled: re.Pattern[str]) -> bool:
     """Return whether the shortest possible match of a compiled pattern is empty."""
     # NOTE: re._parser is CPython's private regex parser (3.11 and later). getwidth()

@@ -175,3 +175,10 @@ def test_misspelt_symptom_key_suggests(tmp_path: Path):
 def test_misspelt_entries_key_suggests(tmp_path: Path):
     message = _load_error(tmp_path, GOOD_ENTRY.replace("entries:", "entrys:"))
     assert "Did you mean 'entries'?" in message
+
+
+def test_broken_log_regex_named(tmp_path: Path):
+    text = GOOD_ENTRY.replace("{metric: latency}", "{log: 'timed (out'}")
+    message = _load_error(tmp_path, text)
+    assert "symptom.log: 'timed (out' is not a valid regular expression" in message
+    assert "entries[0]" in message

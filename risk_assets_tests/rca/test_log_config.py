@@ -201,3 +201,16 @@ def test_shipped_zookeeper_mask_kept():
     message = "Server environment:java.version=1.7.0_79"
     mined = mine_templates([message], sources["zookeeper"])
     assert mined["template"].iloc[0] == "Server environment:<ENV>"
+
+
+@pytest.mark.parametrize(
+    ("block", "label"),
+    [
+        ("line_pattern: '^(?P<content>.*'", "line_pattern"),
+        ("masking: [{pattern: '[0-9', mask_with: NUM}]", "masking[0].pattern"),
+    ],
+)
+def test_broken_regex_named(tmp_path: Path, block: str, label: str):
+    message = _load_error(tmp_path, f"sources:\n  x:\n    {block}\n")
+    assert f"Log source 'x': {label}" in message
+    assert "is not a valid regular expression" in message
