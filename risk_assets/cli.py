@@ -66,12 +66,11 @@ def _instance() -> dg.DagsterInstance:
 
 def _resolve_selection(defs: dg.Definitions, selection: str) -> list[dg.AssetKey]:
     """Return the asset keys that ``selection`` names; exit with a message when none."""
-    graph = defs.resolve_asset_graph()
     if not selection.strip():
         raise SystemExit("--select is empty; name assets, such as 'fraud_model'.")
     try:
         chosen = dg.AssetSelection.from_string(selection).required_multi_asset_neighbors()
-        keys = chosen.resolve(graph)
+        keys = chosen.resolve(defs.resolve_asset_graph())
     except (DagsterError, ValueError) as error:
         raise SystemExit(f"--select {selection!r} is invalid: {error}") from None
     in_job = set(_job_asset_keys(defs))
@@ -135,17 +134,11 @@ def _data_warnings(events: list, results: list) -> list[str]:
         line = f"check {name} on {asset} failed {len(descriptions)} time(s)"
         lines.append(f"{line}: {descriptions[-1]}" if descriptions[-1] else line)
     for event in events:
-        metadata = event.materialization.metadata
-        quarantined = metadata.get("quarantined_rows")
-        if (
-            quarantined is not None
-            and quarantined.value
-            and "quarantine" not in str(event.asset_key)
-        ):
-            lines.append(
-                f"{event.asset_key.to_user_string()}: {quarantined.value} rows quarantined, "
-                f"see {event.asset_key.to_user_string()}_quarantine"
-            )
+        table = event.asset_key.to_user_string()
+        quarantined = event.materialization.metadata.get("quarantined_rows")
+        # The quarantine outputs carry the same counts, so only the tables are listed.
+        if quarantined is not None and quarantined.value and not table.endswith("_quarantine"):
+            lines.append(f"{table}: {quarantined.value} rows quarantined, see {table}_quarantine")
     return lines
 
 

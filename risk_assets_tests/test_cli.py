@@ -91,3 +91,16 @@ def test_too_short_feed_named(environment, monkeypatch):
     monkeypatch.setenv("RISK_SIM_DAYS", "1")
     with pytest.raises(SystemExit, match=r"n_days=1 is too small.*14 days"):
         main(["demo"])
+
+
+def test_quarantined_rows_listed(environment, capsys):
+    incidents = environment / "incidents.csv"
+    incidents.write_text(
+        "incident_id,start,alerted_service,alerted_metric\n"
+        "I1,2025-01-01,web-frontend,latency_ms\n"
+        "I2,05/01/2025,web-frontend,latency_ms\n"
+    )
+    code = main(["materialize", "--source", f"incidents={incidents}", "--select", "incidents"])
+    assert code == 0
+    printed = _last_json(capsys.readouterr().out)
+    assert printed["warnings"] == ["incidents: 1 rows quarantined, see incidents_quarantine"]
