@@ -61,7 +61,7 @@ class ValidationResult:
 def _coerce_int(raw: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Convert ``raw`` to Int64 exactly; return the values and a bad-value mask.
 
-    Whole numbers in text are read digit by digit, not through a float, so identifiers
+    Whole numbers in text become Python integers, not floats, so identifiers
     above 2**53 keep their value. Numbers outside the int64 range are bad.
     """
     values = pd.Series(pd.NA, index=raw.index, dtype="Int64")
