@@ -107,7 +107,7 @@ def build_layout(timestamps: Sequence | pd.Series, windows: Iterable[Sequence]) 
 
     A window covers the points whose timestamps lie between its start and end. A window
     that starts before the first point or ends after the last one therefore covers only
-    the points inside the file, and a warning is logged; none of the windows in NAB v1's
+    the points inside the file, and a warning is logged. None of the windows in NAB v1's
     ``combined_windows.json`` does this. A window inside the probationary period stays
     in the count of windows, so it can only be missed.
 
@@ -253,8 +253,8 @@ def score_detections(layout: FileLayout, detections: np.ndarray, profile: CostPr
         and missed windows.
 
     Raises:
-        ValueError: If ``detections`` does not have one entry per point or holds a value
-            other than True, False, 0 or 1.
+        ValueError: If ``detections`` does not have one entry per point or contains a
+            value other than True, False, 0 or 1.
     """
     detections = np.asarray(detections)
     if detections.dtype != bool:

@@ -70,8 +70,8 @@ def score_transactions(
         ValueError: If ``feature_columns`` is empty or repeats a name, a column is
             missing, the table has fewer than 10 rows, a feature is not numeric, contains
             NaN or infinite values or overflows when standardized, every feature is
-            constant, ``max_training_rows`` is below 10, or ``is_fraud`` holds a value
-            other than 0, 1 or missing.
+            constant, ``max_training_rows`` is below 10, or ``is_fraud`` contains a
+            value other than 0, 1 or missing.
     """
     _check_feature_columns(features, feature_columns)
     require_int(max_training_rows, "max_training_rows", minimum=10)

@@ -118,13 +118,13 @@ def feature_history_days(windows: FeatureWindows = WINDOWS) -> int:
 
 
 def feature_lookback_days(windows: FeatureWindows = WINDOWS) -> dict[str, int]:
-    """Days of history each feature needs before its value is complete.
+    """Return the days of history each feature needs before its value is complete.
 
     For a transaction in the first days of the data, a feature's window is cut off at
     the data's start, so its values are lower (counts) or noisier (rates) than
     once the window is full. Windows over delayed labels need the label delay on top.
     Features over all history (``full_history_features``) never settle on a table
-    built from all history; on one built from ``feature_history_days`` of history per
+    built from all history. On one built from ``feature_history_days`` of history per
     day, as the daily monitoring feed is, they settle once that much history exists,
     so that is their lookback.
 
@@ -166,7 +166,7 @@ def mask_unfilled_windows(
         features: Feature rows with a ``timestamp`` column.
         data_start: First instant of the data the features were computed from.
         windows: Window lengths the features were computed with.
-        min_days: Minimum number of distinct days a feature's remaining values cover; a
+        min_days: Minimum number of distinct days a feature's remaining values cover. A
             feature with values on fewer days is blanked on every row, because a day or
             two of values is no reference for a daily comparison.
 

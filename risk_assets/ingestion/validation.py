@@ -108,9 +108,7 @@ def _coerce(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         missing |= raw.astype("string").str.strip().str.lower().isin(MISSING_VALUE_TEXT)
         missing = missing.fillna(False).astype(bool)
     if column.kind == "int":
-        if pd.api.types.is_integer_dtype(raw) and not pd.api.types.is_unsigned_integer_dtype(
-            raw
-        ):
+        if pd.api.types.is_integer_dtype(raw) and not pd.api.types.is_unsigned_integer_dtype(raw):
             return raw.astype("Int64"), pd.Series(False, index=raw.index)
         return _coerce_int(raw, missing)
     if column.kind == "float":

@@ -157,7 +157,8 @@ def test_saved_series_models_reproduce_scores(series, tmp_path):
     index = json.loads((tmp_path / "series.json").read_text())
     assert list(index.values()) == [{"service": "api/v1", "metric": "latency ms"}]
     folder = tmp_path / next(iter(index))
-    assert "/" not in folder.name and " " not in folder.name
+    assert "/" not in folder.name
+    assert " " not in folder.name
     scoring = json.loads((folder / "scoring.json").read_text())
     restored = LstmAutoEncoderDetector.load(folder)
     rescored = restored.score(values) / scoring["median_training_error"]

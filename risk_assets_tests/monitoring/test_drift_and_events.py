@@ -40,7 +40,8 @@ def test_columns_without_enough_values_are_not_tested():
 
     current["stable"] = np.nan
     nothing = compute_drift(reference, current, ["stable", "moving"], MIN_REFERENCE_VALUES)
-    assert nothing.columns == [] and nothing.snapshot is None
+    assert nothing.columns == []
+    assert nothing.snapshot is None
     assert "no current value" in nothing.skipped["stable"]
     assert b"No column was tested" in nothing.html()
     # Nothing tested is not "no drift": the share is NaN, which no event acts on.

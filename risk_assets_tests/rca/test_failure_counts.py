@@ -206,7 +206,7 @@ def _shop_metrics(seed: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def test_few_failures_of_a_quiet_service_outrank_a_noisy_one(shop_topology):
+def test_quiet_service_failures_outrank_noisy(shop_topology):
     graph = build_dependency_graph(shop_topology)
     first_with_counts = first_by_spread = 0
     for seed in range(10):
@@ -215,8 +215,8 @@ def test_few_failures_of_a_quiet_service_outrank_a_noisy_one(shop_topology):
         spread_only = rank_root_causes(*args, settings=RankingSettings(failure_counts=False))
         first_by_spread += rank_of(spread_only, "listings") == 1
     # The search service's bursts sometimes peak above 3 standard deviations and move
-    # the site's availability with them, so it can still come first; judged by spread
-    # alone, a service that never failed has no spread to compare with and never does.
+    # the site's availability with them, so it can still come first. Judged by spread
+    # alone, a service that never failed has no spread to compare with, so it never does.
     assert first_with_counts >= 8
     assert first_by_spread == 0
 
@@ -361,7 +361,7 @@ def test_reference_counts_calls_only_with_share():
 
 def test_percent_unit_follows_the_longer_data(shop_topology):
     # An error rate in percent that is 0.2 % in the history reads as a fraction on the
-    # history alone; the report decides the unit on all the metrics instead.
+    # history alone, so the report decides the unit on all the metrics instead.
     minutes = 8 * 60
     times = START + pd.to_timedelta(np.arange(minutes), unit="min")
     error_rate = np.full(minutes, 0.2)

@@ -155,7 +155,6 @@ def test_incident_ending_before_start_quarantined(tmp_path):
     assert loaded.quarantine["quarantine_reason"].tolist() == ["end: before start"]
 
 
-
 def test_empty_topology_rejected():
     with pytest.raises(RcaError, match="service_topology is empty"):
         build_dependency_graph(pd.DataFrame({"caller": [], "callee": []}))
